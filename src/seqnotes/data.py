@@ -1,0 +1,200 @@
+"""Real Korean text that ships inside a PyPI package, a character vocabulary, and batches.
+
+The corpus is read from the files of the installed ``konlpy`` wheel (no download, no Java,
+no konlpy code is run): the Constitution of the Republic of Korea (``kolaw``) and ten
+National Assembly bills (``kobill``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import torch
+
+from seqnotes.utils import check_tensor
+
+__all__ = [
+    "CORPORA",
+    "CharVocab",
+    "clean_text",
+    "corpus_files",
+    "lm_batches",
+    "lm_windows",
+    "load_corpus",
+    "load_documents",
+    "train_val_split",
+]
+
+CORPORA = ("kolaw", "kobill", "all")
+
+_RULE = re.compile(r"^[\s\-─━=_·.․]*$")  # lines that are only table rules or dots
+_SPACES = re.compile(r"[ \t\u3000]+")
+
+
+def _konlpy_corpus_dir() -> Path:
+    spec = importlib.util.find_spec("konlpy")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("konlpy is not installed: install the pinned requirements (it ships the corpus)")
+    return Path(spec.origin).parent / "data" / "corpus"
+
+
+def corpus_files(name: str = "all") -> list[Path]:
+    """Paths of the text files of ``name``: ``"kolaw"``, ``"kobill"`` or ``"all"`` (both)."""
+    if name not in CORPORA:
+        raise ValueError(f"corpus name must be one of {CORPORA}, got {name!r}")
+    base = _konlpy_corpus_dir()
+    files: list[Path] = []
+    if name in ("kolaw", "all"):
+        files.append(base / "kolaw" / "constitution.txt")
+    if name in ("kobill", "all"):
+        files.extend(sorted((base / "kobill").glob("*.txt")))
+    return files
+
+
+def clean_text(text: str) -> str:
+    """Light, deterministic clean-up of a raw document.
+
+    Collapses runs of spaces, strips every line, and drops empty lines and lines that are
+    only table rules (``-----``) or dots, which fill the bills. Words are left untouched.
+    """
+    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line and not _RULE.match(line))
+
+
+def load_documents(name: str = "all", clean: bool = True) -> list[str]:
+    """The documents of corpus ``name``, in a fixed order, cleaned by :func:`clean_text`."""
+    texts = [path.read_text(encoding="utf-8") for path in corpus_files(name)]
+    return [clean_text(t) for t in texts] if clean else texts
+
+
+def load_corpus(name: str = "all", clean: bool = True) -> str:
+    """All documents of ``name`` joined by a blank line."""
+    return "\n\n".join(load_documents(name, clean=clean))
+
+
+def train_val_split(documents: str | Sequence[str], val_fraction: float = 0.1) -> tuple[str, str]:
+    """Deterministic split: the last ``val_fraction`` of every document is validation text.
+
+    Each document is cut at the line boundary nearest to ``(1 - val_fraction)`` of its
+    length, so every document (every style of text) is seen in both parts. The parts are
+    joined by a blank line. Returns ``(train_text, val_text)``.
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    docs = [documents] if isinstance(documents, str) else list(documents)
+    if not docs or not all(isinstance(d, str) and d for d in docs):
+        raise ValueError("documents must be a non-empty string or a list of non-empty strings")
+    train, val = [], []
+    for doc in docs:
+        target = round(len(doc) * (1 - val_fraction))
+        newlines = [i for i, ch in enumerate(doc) if ch == "\n"]
+        cut = min(newlines, key=lambda i: abs(i - target)) if newlines else target
+        if not 0 < cut < len(doc) - 1:
+            cut = target
+        train.append(doc[:cut].strip("\n"))
+        val.append(doc[cut:].strip("\n"))
+    return "\n\n".join(train), "\n\n".join(val)
+
+
+class CharVocab:
+    """A character vocabulary with an explicit unknown symbol.
+
+    Index 0 is ``<unk>``: characters never seen when the vocabulary was built (e.g. a rare
+    hanja that occurs only in the validation text) are encoded as 0 and decoded as
+    :attr:`UNK_CHAR`. The other characters are sorted, so the mapping does not depend on
+    the order of the text or on Python's hash seed.
+    """
+
+    UNK = "<unk>"
+    UNK_CHAR = "\ufffd"  # what decode() writes for <unk>
+    unk_id = 0
+
+    def __init__(self, chars: Iterable[str]) -> None:
+        chars = set(chars)
+        if not chars or not all(isinstance(c, str) and len(c) == 1 for c in chars):
+            raise ValueError("CharVocab needs a non-empty collection of single characters")
+        self.itos: list[str] = [self.UNK, *sorted(chars)]
+        self.stoi: dict[str, int] = {ch: i for i, ch in enumerate(self.itos) if i != self.unk_id}
+
+    @classmethod
+    def from_text(cls, text: str) -> CharVocab:
+        """The vocabulary of every distinct character of ``text``."""
+        if not isinstance(text, str) or not text:
+            raise ValueError("from_text needs a non-empty string")
+        return cls(text)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, ch: object) -> bool:
+        return ch in self.stoi
+
+    def __repr__(self) -> str:
+        return f"CharVocab(size={len(self)})"
+
+    def encode(self, text: str) -> torch.Tensor:
+        """``text`` -> ``(len(text),)`` int64 ids; unknown characters become ``unk_id``."""
+        if not isinstance(text, str):
+            raise TypeError(f"encode needs a str, got {type(text).__name__}")
+        return torch.tensor([self.stoi.get(ch, self.unk_id) for ch in text], dtype=torch.long)
+
+    def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
+        """ids ``(T,)`` -> text; ``unk_id`` becomes :attr:`UNK_CHAR`."""
+        if isinstance(ids, torch.Tensor):
+            if ids.dim() != 1:
+                raise ValueError(f"decode needs 1-D ids of shape (T,), got {tuple(ids.shape)}")
+            ids = ids.tolist()
+        out = []
+        for i in ids:
+            if not 0 <= i < len(self.itos):
+                raise ValueError(f"id {i} is out of range for a vocabulary of size {len(self)}")
+            out.append(self.UNK_CHAR if i == self.unk_id else self.itos[i])
+        return "".join(out)
+
+    def count_unknown(self, text: str) -> int:
+        """How many characters of ``text`` are not in the vocabulary."""
+        return sum(ch not in self.stoi for ch in text)
+
+
+def _check_ids(ids: torch.Tensor, block_size: int) -> None:
+    check_tensor(ids, "ids", ("N",), dtype=torch.long)
+    if not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"block_size must be a positive int, got {block_size!r}")
+    if len(ids) < block_size + 1:
+        raise ValueError(f"ids has {len(ids)} symbols, need at least block_size + 1 = {block_size + 1}")
+
+
+def lm_batches(
+    ids: torch.Tensor, block_size: int, batch_size: int, generator: torch.Generator
+) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
+    """A ``get_batch(step)`` for :func:`seqnotes.training.fit` that samples random windows.
+
+    Each call draws ``batch_size`` random offsets from ``generator`` and returns
+    ``(x (B, T), y (B, T))`` with ``y`` the next symbol of every position of ``x``.
+    """
+    _check_ids(ids, block_size)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    offsets = torch.arange(block_size + 1)  # (T+1,)
+
+    def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        starts = torch.randint(0, len(ids) - block_size, (batch_size,), generator=generator)  # (B,)
+        windows = ids[starts[:, None] + offsets]  # (B, T+1)
+        return windows[:, :-1], windows[:, 1:]  # (B, T), (B, T)
+
+    return get_batch
+
+
+def lm_windows(ids: torch.Tensor, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Non-overlapping evaluation windows that predict every symbol after the first once.
+
+    Returns ``(x (W, T), y (W, T))``; the last, shorter remainder is dropped.
+    """
+    _check_ids(ids, block_size)
+    n = (len(ids) - 1) // block_size
+    x = ids[: n * block_size].view(n, block_size)  # (W, T)
+    y = ids[1 : n * block_size + 1].view(n, block_size)  # (W, T)
+    return x, y

@@ -1,0 +1,148 @@
+"""Reproducibility, device and small helpers shared by every chapter.
+
+Every notebook starts with :func:`seqnotes.book_setup`, which calls :func:`set_threads`
+and :func:`seed_everything` so that a re-run prints the same numbers bit for bit.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import random
+import textwrap
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "check_tensor",
+    "count_parameters",
+    "get_device",
+    "seed_everything",
+    "set_threads",
+    "show_source",
+]
+
+_DEVICES = ("cpu", "cuda", "mps")
+
+
+def set_threads(n: int = 1) -> None:
+    """Use ``n`` intra-op threads in torch (and ask BLAS/OpenMP for the same).
+
+    On a 2-core machine two torch processes with 2 threads each slow each other down by
+    orders of magnitude, and a different thread count changes the last digits of sums.
+    The book therefore runs every notebook and test with one thread.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+    torch.set_num_threads(n)
+    try:  # may only be set once, before any inter-op parallel work has started
+        torch.set_num_interop_threads(n)
+    except RuntimeError:
+        pass
+
+
+def seed_everything(seed: int = 0) -> torch.Generator:
+    """Seed Python's ``random``, NumPy and torch (CPU and CUDA) with ``seed``.
+
+    Returns a fresh ``torch.Generator`` seeded with the same value, for code that wants
+    its own random stream (e.g. data generation) independent of model initialisation.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(seed)
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The device to train on: ``cuda`` if available, else ``mps``, else ``cpu``.
+
+    ``prefer`` (or the environment variable ``SEQNOTES_DEVICE``) forces a choice; the
+    Makefile sets ``SEQNOTES_DEVICE=cpu`` when it executes or tests the notebooks, so the
+    stored outputs are the CPU ones.
+    """
+    choice = prefer if prefer is not None else os.environ.get("SEQNOTES_DEVICE") or None
+    if choice is not None:
+        if choice not in _DEVICES:
+            raise ValueError(f"device must be one of {_DEVICES}, got {choice!r}")
+        if choice == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' requested but torch.cuda.is_available() is False")
+        if choice == "mps" and not torch.backends.mps.is_available():
+            raise ValueError("device 'mps' requested but torch.backends.mps.is_available() is False")
+        return torch.device(choice)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) scalar parameters of ``model``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def check_tensor(
+    x: object,
+    name: str,
+    shape: Sequence[int | str | None],
+    *,
+    dtype: torch.dtype | Sequence[torch.dtype] | None = None,
+) -> torch.Tensor:
+    """Validate a tensor argument and raise a clear error naming the expected shape.
+
+    ``shape`` lists one entry per dimension: an int fixes the size, a string names it
+    (e.g. ``"B"``; equal names must have equal sizes) and ``None`` accepts any size.
+    ``dtype`` may be one dtype or several.
+
+    Example: ``check_tensor(x, "x", ("B", "T", 3))`` accepts any ``(B, T, 3)`` tensor.
+    """
+    expected = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
+    if x.dim() != len(shape):
+        raise ValueError(f"{name} must have shape {expected} ({len(shape)} dims), got {tuple(x.shape)}")
+    sizes: dict[str, int] = {}
+    for dim, (want, got) in enumerate(zip(shape, x.shape, strict=True)):
+        if isinstance(want, int) and want != got:
+            raise ValueError(
+                f"{name} must have shape {expected}, got {tuple(x.shape)} "
+                f"(dim {dim} is {got}, expected {want})"
+            )
+        if isinstance(want, str):
+            if sizes.setdefault(want, got) != got:
+                raise ValueError(
+                    f"{name} must have shape {expected}, got {tuple(x.shape)} (inconsistent {want})"
+                )
+    if dtype is not None:
+        allowed = (dtype,) if isinstance(dtype, torch.dtype) else tuple(dtype)
+        if x.dtype not in allowed:
+            names = " or ".join(str(d) for d in allowed)
+            raise TypeError(f"{name} must have dtype {names}, got {x.dtype}")
+    return x
+
+
+def show_source(obj: object) -> object:
+    """Display the source code of a function, class or module from ``seqnotes``.
+
+    Returns an ``IPython.display.Markdown`` object holding a fenced ``python`` block, so
+    Jupyter and the HTML book (through MyST) both render it highlighted. The chapters use
+    it to show the very code they run.
+    """
+    from IPython.display import Markdown
+
+    try:
+        source = inspect.getsource(obj)  # type: ignore[arg-type]
+    except (TypeError, OSError) as err:
+        raise TypeError(f"show_source needs a function, class or module, got {obj!r}") from err
+    return Markdown(f"```python\n{textwrap.dedent(source).rstrip()}\n```")

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from seqnotes import (
+    book_setup,
+    count_parameters,
+    get_device,
+    seed_everything,
+    set_threads,
+    show_source,
+)
+from seqnotes.utils import check_tensor
+
+
+def test_seed_everything_makes_every_generator_repeat() -> None:
+    def draw():
+        return random.random(), np.random.rand(), torch.randn(3)
+
+    seed_everything(123)
+    a = draw()
+    seed_everything(123)
+    b = draw()
+    assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
+
+
+def test_seed_everything_returns_a_seeded_generator() -> None:
+    g1, g2 = seed_everything(7), seed_everything(7)
+    assert torch.equal(torch.rand(4, generator=g1), torch.rand(4, generator=g2))
+
+
+@pytest.mark.parametrize("bad", [-1, 2**32])
+def test_seed_everything_rejects_out_of_range(bad: int) -> None:
+    with pytest.raises(ValueError, match="seed must be in"):
+        seed_everything(bad)
+
+
+def test_seed_everything_rejects_non_int() -> None:
+    with pytest.raises(TypeError, match="seed must be an int"):
+        seed_everything(1.5)  # type: ignore[arg-type]
+
+
+def test_set_threads() -> None:
+    set_threads(1)
+    assert torch.get_num_threads() == 1
+    with pytest.raises(ValueError, match="positive int"):
+        set_threads(0)
+
+
+def test_get_device_defaults_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEQNOTES_DEVICE", "cpu")
+    assert get_device() == torch.device("cpu")
+    assert get_device("cpu") == torch.device("cpu")
+    monkeypatch.delenv("SEQNOTES_DEVICE")
+    assert get_device().type in {"cpu", "cuda", "mps"}
+    with pytest.raises(ValueError, match="one of"):
+        get_device("tpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_get_device_refuses_missing_cuda() -> None:
+    with pytest.raises(ValueError, match="cuda"):
+        get_device("cuda")
+
+
+def test_count_parameters() -> None:
+    model = nn.Linear(3, 2)
+    assert count_parameters(model) == 8
+    model.bias.requires_grad_(False)
+    assert count_parameters(model) == 6
+    assert count_parameters(model, trainable_only=False) == 8
+    with pytest.raises(TypeError):
+        count_parameters("model")  # type: ignore[arg-type]
+
+
+def test_check_tensor_accepts_and_names_the_expected_shape() -> None:
+    x = torch.zeros(2, 5, 3)
+    assert check_tensor(x, "x", ("B", "T", 3)) is x
+    with pytest.raises(ValueError, match=r"x must have shape \(B, T, 4\).*got \(2, 5, 3\)"):
+        check_tensor(x, "x", ("B", "T", 4))
+    with pytest.raises(ValueError, match=r"\(B, T\) \(2 dims\)"):
+        check_tensor(x, "x", ("B", "T"))
+    with pytest.raises(ValueError, match="inconsistent B"):
+        check_tensor(torch.zeros(2, 3), "m", ("B", "B"))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        check_tensor([1, 2], "x", (None,))
+    with pytest.raises(TypeError, match="dtype torch.int64"):
+        check_tensor(x, "x", (None, None, None), dtype=torch.long)
+
+
+def test_show_source_returns_markdown_code_block() -> None:
+    md = show_source(seed_everything)
+    assert md.data.startswith("```python\ndef seed_everything(")
+    assert md.data.endswith("```")
+    with pytest.raises(TypeError, match="function, class or module"):
+        show_source(3)
+
+
+def test_book_setup_sets_threads_seed_and_korean_font() -> None:
+    import matplotlib as mpl
+
+    book_setup(seed=3)
+    assert torch.get_num_threads() == 1
+    assert "NanumGothic" in mpl.rcParams["font.family"]
+    first = torch.rand(2)
+    book_setup(seed=3)
+    assert torch.equal(first, torch.rand(2))
