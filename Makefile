@@ -86,7 +86,8 @@ execute: $(STAMP)
 	done
 
 lab: $(STAMP)
-	SEQNOTES_PROGRESS=1 SEQNOTES_DEVICE= $(BIN)/jupyter lab --notebook-dir=book
+	SEQNOTES_PROGRESS=1 SEQNOTES_DEVICE= $(BIN)/jupyter lab --notebook-dir=book \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 serve:
 	@test -f _build/html/index.html || { echo "no _build/html: run 'make book' first"; exit 1; }
