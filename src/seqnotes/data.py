@@ -7,11 +7,15 @@ National Assembly bills (``kobill``).
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from seqnotes.utils import check_tensor
@@ -19,13 +23,20 @@ from seqnotes.utils import check_tensor
 __all__ = [
     "CORPORA",
     "CharVocab",
+    "ContextStats",
+    "autocorrelation",
     "clean_text",
+    "context_stats",
     "corpus_files",
     "lm_batches",
     "lm_windows",
     "load_corpus",
     "load_documents",
+    "load_sunspots",
+    "split_sentences",
     "train_val_split",
+    "truncation_stats",
+    "unseen_context_fraction",
 ]
 
 CORPORA = ("kolaw", "kobill", "all")
@@ -198,3 +209,115 @@ def lm_windows(ids: torch.Tensor, block_size: int) -> tuple[torch.Tensor, torch.
     x = ids[: n * block_size].view(n, block_size)  # (W, T)
     y = ids[1 : n * block_size + 1].view(n, block_size)  # (W, T)
     return x, y
+
+
+# --- Chapter 1: a real time series, sentence lengths and context sparsity -------------------
+
+_SENTENCE_END = re.compile(r"(?<=[^\d\s][.?!])\s+")  # a space after . ? ! that does not follow a digit
+
+
+def load_sunspots() -> tuple[np.ndarray, np.ndarray]:
+    """Yearly sunspot numbers 1700-2008 from the CSV inside the installed ``statsmodels`` wheel.
+
+    The file is read directly (no download, no statsmodels code is run). Returns
+    ``(years (309,) int64, activity (309,) float64)``.
+    """
+    spec = importlib.util.find_spec("statsmodels")
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            "statsmodels is not installed: install the pinned requirements (it ships the data)"
+        )
+    path = Path(spec.origin).parent / "datasets" / "sunspots" / "sunspots.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    years = np.array([int(float(r["YEAR"])) for r in rows], dtype=np.int64)
+    activity = np.array([float(r["SUNACTIVITY"]) for r in rows], dtype=np.float64)
+    return years, activity
+
+
+def autocorrelation(x: np.ndarray, lag: int) -> float:
+    """Correlation between the series ``x (N,)`` and itself shifted by ``lag`` steps."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"x must be a 1-D series of shape (N,), got shape {x.shape}")
+    if not isinstance(lag, int) or not 1 <= lag <= len(x) - 2:
+        raise ValueError(f"lag must be an int in [1, N-2] = [1, {len(x) - 2}], got {lag!r}")
+    return float(np.corrcoef(x[:-lag], x[lag:])[0, 1])
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``: pieces of a line that end with ``.``, ``?`` or ``!``.
+
+    A simple rule made for the Constitution, whose lines are paragraphs: a line is cut after
+    sentence-final punctuation followed by a space (not after a digit, so list numbers such
+    as ``1.`` stay with their item), and only pieces that end with the punctuation are kept,
+    so headings such as ``제1장 총강`` are dropped.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    pieces = (p.strip() for line in text.splitlines() for p in _SENTENCE_END.split(line))
+    return [p for p in pieces if p.endswith((".", "?", "!"))]
+
+
+def truncation_stats(lengths: Sequence[int], max_len: int) -> dict[str, float]:
+    """What a fixed input size ``max_len`` does to sequences of the given ``lengths``.
+
+    Every sequence is cut to ``max_len`` symbols or padded up to it. Returns fractions in
+    [0, 1]: ``"truncated"`` (sequences longer than ``max_len``), ``"lost"`` (symbols cut
+    away) and ``"padding"`` (slots of the ``len(lengths) x max_len`` input that are padding).
+    """
+    if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 1:
+        raise ValueError(f"max_len must be a positive int, got {max_len!r}")
+    arr = np.asarray(lengths)
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
+        raise ValueError("lengths must be a non-empty 1-D sequence of non-negative ints")
+    kept = np.minimum(arr, max_len)
+    total = int(arr.sum())
+    return {
+        "truncated": float((arr > max_len).mean()),
+        "lost": float((arr - kept).sum() / total) if total else 0.0,
+        "padding": float(1 - kept.sum() / (max_len * arr.size)),
+    }
+
+
+@dataclass(frozen=True)
+class ContextStats:
+    """Counts of the contexts (substrings) of length ``k`` of a text."""
+
+    k: int
+    positions: int  # substrings of length k in the text (len(text) - k + 1)
+    distinct: int  # how many different ones
+    singletons: int  # how many of the distinct ones occur exactly once
+
+    @property
+    def singleton_fraction(self) -> float:
+        """Fraction of the distinct contexts that were seen only once."""
+        return self.singletons / self.distinct if self.distinct else 0.0
+
+
+def _check_k(text: str, k: int) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= len(text):
+        raise ValueError(f"k must be an int in [1, len(text)] = [1, {len(text)}], got {k!r}")
+
+
+def context_stats(text: str, k: int) -> ContextStats:
+    """How many distinct length-``k`` contexts ``text`` has and how many of them occur once.
+
+    This is the conditioning set of the chain rule, measured: as ``k`` grows, almost every
+    context is new and is seen a single time (sparsity).
+    """
+    _check_k(text, k)
+    counts = Counter(text[i : i + k] for i in range(len(text) - k + 1))
+    singletons = sum(1 for c in counts.values() if c == 1)
+    return ContextStats(k=k, positions=len(text) - k + 1, distinct=len(counts), singletons=singletons)
+
+
+def unseen_context_fraction(train: str, val: str, k: int) -> float:
+    """Fraction of the length-``k`` substrings of ``val`` that never occur in ``train``."""
+    _check_k(train, k)
+    _check_k(val, k)
+    seen = {train[i : i + k] for i in range(len(train) - k + 1)}
+    windows = [val[i : i + k] for i in range(len(val) - k + 1)]
+    return sum(w not in seen for w in windows) / len(windows)

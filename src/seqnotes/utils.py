@@ -107,7 +107,8 @@ def check_tensor(
 
     Example: ``check_tensor(x, "x", ("B", "T", 3))`` accepts any ``(B, T, 3)`` tensor.
     """
-    expected = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
+    names = ["?" if s is None else str(s) for s in shape]
+    expected = f"({names[0]},)" if len(names) == 1 else "(" + ", ".join(names) + ")"
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
     if x.dim() != len(shape):

@@ -1,0 +1,80 @@
+"""Tests for the Chapter 1 additions to seqnotes.data: a time series, lengths and sparsity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seqnotes.data import (
+    ContextStats,
+    context_stats,
+    load_documents,
+    load_sunspots,
+    split_sentences,
+    truncation_stats,
+    unseen_context_fraction,
+)
+
+
+def test_sunspots_ship_with_statsmodels() -> None:
+    years, activity = load_sunspots()
+    assert years.dtype == np.int64 and activity.dtype == np.float64
+    assert len(years) == len(activity) == 309
+    assert years[0] == 1700 and years[-1] == 2008 and (np.diff(years) == 1).all()
+    assert activity[:3].tolist() == [5.0, 11.0, 16.0]
+    assert (activity >= 0).all()
+
+
+def test_split_sentences_keeps_sentences_and_list_items() -> None:
+    text = "제1장 총강\n제1조 ① 대한민국은 민주공화국이다. 주권은 국민에게 있다.\n1. 대통령이 정한다.\n제목"
+    assert split_sentences(text) == [
+        "제1조 ① 대한민국은 민주공화국이다.",
+        "주권은 국민에게 있다.",
+        "1. 대통령이 정한다.",
+    ]
+    law = split_sentences(load_documents("kolaw")[0])
+    assert len(law) > 300 and all(s.endswith(".") for s in law)
+    with pytest.raises(TypeError, match="text must be a str"):
+        split_sentences(None)  # type: ignore[arg-type]
+
+
+def test_truncation_stats() -> None:
+    stats = truncation_stats([1, 2, 3, 10], max_len=3)
+    assert stats["truncated"] == 0.25
+    assert stats["lost"] == pytest.approx(7 / 16)
+    assert stats["padding"] == pytest.approx(1 - 9 / 12)
+    assert truncation_stats([5, 5], 5) == {"truncated": 0.0, "lost": 0.0, "padding": 0.0}
+    with pytest.raises(ValueError, match="max_len must be a positive int"):
+        truncation_stats([1, 2], 0)
+    with pytest.raises(ValueError, match="non-empty 1-D sequence"):
+        truncation_stats([], 4)
+    with pytest.raises(ValueError, match="non-empty 1-D sequence"):
+        truncation_stats([1.5, 2.0], 4)
+
+
+def test_context_stats_and_unseen_fraction() -> None:
+    stats = context_stats("abab", 2)  # ab, ba, ab
+    assert stats == ContextStats(k=2, positions=3, distinct=2, singletons=1)
+    assert stats.singleton_fraction == 0.5
+    assert context_stats("aaaa", 1).singleton_fraction == 0.0
+    assert unseen_context_fraction("abab", "abba", 2) == pytest.approx(1 / 3)  # ab, bb (new), ba
+    assert unseen_context_fraction("abc", "abc", 3) == 0.0
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, len\(text\)\]"):
+        context_stats("abc", 0)
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, len\(text\)\]"):
+        unseen_context_fraction("abc", "ab", 3)
+    with pytest.raises(TypeError, match="text must be a str"):
+        context_stats(b"abc", 1)  # type: ignore[arg-type]
+
+
+def test_autocorrelation() -> None:
+    import numpy as np
+
+    from seqnotes.data import autocorrelation
+
+    x = np.sin(np.arange(200) * 2 * np.pi / 10)
+    assert autocorrelation(x, 10) > 0.99 and autocorrelation(x, 5) < -0.99
+    with pytest.raises(ValueError, match=r"\(N,\)"):
+        autocorrelation(np.zeros((3, 3)), 1)
+    with pytest.raises(ValueError, match="lag must be"):
+        autocorrelation(x, 0)

@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+import torch
+
+from seqnotes.data import CharVocab
+from seqnotes.lm import evaluate, generate, sample_text
+from seqnotes.markov import (
+    NGramLM,
+    bracket_depth,
+    bracket_spans,
+    longest_copied_span,
+    next_symbol_counts,
+    scan,
+)
+
+V = 7
+
+
+def _train_ids(n: int = 300, seed: int = 0) -> torch.Tensor:
+    """Random ids over symbols 1..V-2: symbols 0 and V-1 never occur (unseen contexts exist)."""
+    return torch.randint(1, V - 1, (n,), generator=torch.Generator().manual_seed(seed))
+
+
+def _brute_force_probs(ids: list[int], context: tuple[int, ...], k: float) -> list[float]:
+    """add-k estimate from scratch: count(context, v) over count(context, anything)."""
+    c = len(context)
+    follow = Counter(ids[i + c] for i in range(len(ids) - c) if tuple(ids[i : i + c]) == context)
+    total = sum(follow.values())
+    return [(follow[v] + k) / (total + k * V) for v in range(V)]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 5])
+def test_probabilities_sum_to_one_for_any_context(order: int) -> None:
+    model = NGramLM(V, order=order, k=0.1).fit(_train_ids())
+    idx = torch.randint(0, V, (4, 12), generator=torch.Generator().manual_seed(1))  # includes unseen symbols
+    logits, loss = model(idx, idx)
+    assert logits.shape == (4, 12, V) and logits.dtype == torch.float32
+    assert torch.allclose(logits.exp().sum(-1), torch.ones(4, 12), atol=1e-5)
+    assert torch.isfinite(loss)
+    for context in ([], [0], [V - 1, V - 1, V - 1], [1, 2, 3, 4, 5, 1]):
+        probs = model.next_probs(torch.tensor(context, dtype=torch.long))
+        assert probs.shape == (V,) and math.isclose(float(probs.sum()), 1.0, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_counts_match_a_brute_force_estimate(order: int) -> None:
+    ids = _train_ids(200)
+    model = NGramLM(V, order=order, k=0.5).fit(ids)
+    raw = ids.tolist()
+    for start in (0, 17, 101):
+        context = tuple(raw[start : start + order - 1])
+        got = model.next_probs(torch.tensor(context, dtype=torch.long))
+        want = torch.tensor(_brute_force_probs(raw, context, 0.5), dtype=torch.float64)
+        assert torch.allclose(got, want, atol=1e-12)
+    assert model.num_contexts(0) == 1
+    if order > 1:
+        assert model.num_contexts() == len(
+            {tuple(raw[i : i + order - 1]) for i in range(len(raw) - order + 1)}
+        )
+
+
+def test_uniform_model_has_perplexity_equal_to_vocab_size() -> None:
+    # every symbol equally often: the unigram estimate is exactly 1/V
+    balanced = torch.arange(V).repeat(20)
+    unigram = NGramLM(V, order=1, k=0.01).fit(balanced)
+    test_ids = _train_ids(400, seed=3)
+    assert math.isclose(evaluate(unigram, test_ids, block_size=16)["perplexity"], V, rel_tol=1e-5)
+    # a huge k drowns every count: any order becomes uniform
+    huge_k = NGramLM(V, order=4, k=1e12).fit(_train_ids())
+    assert math.isclose(evaluate(huge_k, test_ids, block_size=16)["perplexity"], V, rel_tol=1e-5)
+
+
+def test_smoothing_gives_unseen_contexts_the_uniform_distribution() -> None:
+    model = NGramLM(V, order=3, k=0.01).fit(_train_ids())
+    unseen = torch.tensor([0, V - 1])  # symbols 0 and V-1 never occur in training
+    assert torch.allclose(model.next_probs(unseen), torch.full((V,), 1 / V, dtype=torch.float64))
+    seen = model.next_probs(torch.tensor([1, 2]))
+    assert (seen > 0).all() and seen.max() > 2 / V  # smoothed, but not flat
+    assert seen[0] == seen[V - 1] == seen.min()  # symbols never seen get the smallest share
+
+
+def test_window_start_uses_lower_orders() -> None:
+    ids = _train_ids()
+    model4 = NGramLM(V, order=4, k=0.1).fit(ids)
+    idx = torch.randint(1, V - 1, (3, 10), generator=torch.Generator().manual_seed(2))
+    logits, _ = model4(idx)
+    for t, order in ((0, 2), (1, 3)):
+        lower, _ = NGramLM(V, order=order, k=0.1).fit(ids)(idx[:, : t + 1])
+        assert torch.allclose(logits[:, t], lower[:, t])
+    for t in (2, 5, 9):  # full context: the last 3 symbols, wherever they are
+        expect = model4.next_probs(idx[0, t - 2 : t + 1]).float().log()
+        assert torch.allclose(logits[0, t], expect, atol=1e-6)
+
+
+def test_with_order_shares_counts_and_equals_a_fresh_fit() -> None:
+    ids = _train_ids()
+    big = NGramLM(V, order=5, k=0.01).fit(ids)
+    idx = torch.randint(0, V, (2, 9), generator=torch.Generator().manual_seed(5))
+    for order, k in ((1, 0.01), (3, 0.01), (3, 0.5), (5, 2.0)):
+        small = big.with_order(order, k=k)
+        assert small.order == order and small.k == k
+        assert torch.equal(small(idx)[0], NGramLM(V, order=order, k=k).fit(ids)(idx)[0])
+    assert big.with_order(2).k == 0.01
+    with pytest.raises(ValueError, match=r"order must be an int in \[1, 5\]"):
+        big.with_order(6)
+    with pytest.raises(ValueError, match="k must be a finite number > 0"):
+        big.with_order(2, k=0.0)
+    with pytest.raises(RuntimeError, match="call model.fit"):
+        NGramLM(V, order=3).with_order(2)
+
+
+def test_sampling_is_reproducible_with_a_seed() -> None:
+    vocab = CharVocab("가나다라마바")
+    ids = vocab.encode("가나다라마바가나다가나라마바다라가나다" * 5)
+    for order in (1, 2, 3):
+        model = NGramLM(len(vocab), order=order, k=0.01).fit(ids)
+        a = sample_text(model, vocab, "가나", 30, seed=4)
+        assert a == sample_text(model, vocab, "가나", 30, seed=4)
+        assert len(a) == 32 and a.startswith("가나")
+        assert a != sample_text(model, vocab, "가나", 30, seed=5)
+
+
+def test_sampling_from_counts_only_walks_through_training_ngrams() -> None:
+    ids = _train_ids(120)
+    model = NGramLM(V, order=3, k=1e-12).fit(ids)
+    seen = {tuple(ids[i : i + 3].tolist()) for i in range(len(ids) - 2)}
+    out = generate(model, ids[None, :2], 200, generator=torch.Generator().manual_seed(0))[0]
+    assert all(tuple(out[i : i + 3].tolist()) in seen for i in range(len(out) - 2))
+
+
+def test_fitting_and_evaluating_is_fast_enough_for_real_text() -> None:
+    ids = torch.randint(0, 300, (50_000,), generator=torch.Generator().manual_seed(0))
+    model = NGramLM(300, order=5, k=0.01).fit(ids)
+    assert model.num_contexts() > 40_000
+    assert evaluate(model, ids[:6000], block_size=128)["perplexity"] > 1
+
+
+def test_bad_input_raises_clear_errors() -> None:
+    for kwargs, match in (
+        ({"vocab_size": 0}, "vocab_size"),
+        ({"vocab_size": V, "order": 0}, "order must be an int >= 1"),
+        ({"vocab_size": V, "order": 2.0}, "order must be an int >= 1"),
+        ({"vocab_size": V, "k": 0}, "k must be a finite number > 0"),
+        ({"vocab_size": V, "k": -1.0}, "k must be a finite number > 0"),
+        ({"vocab_size": V, "k": float("nan")}, "k must be a finite number > 0"),
+        ({"vocab_size": V, "k": True}, "k must be a finite number > 0"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            NGramLM(**kwargs)
+    model = NGramLM(V, order=3)
+    with pytest.raises(RuntimeError, match="call model.fit"):
+        model(torch.zeros(1, 4, dtype=torch.long))
+    with pytest.raises(TypeError, match="dtype torch.int64"):
+        model.fit(torch.zeros(10))
+    with pytest.raises(ValueError, match=r"ids must have shape \(N,\)"):
+        model.fit(torch.zeros(2, 10, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"in \[0, 7\)"):
+        model.fit(torch.tensor([1, 2, 9, 3]))
+    with pytest.raises(ValueError, match="at least order = 3"):
+        model.fit(torch.tensor([1, 2]))
+    model.fit(_train_ids())
+    with pytest.raises(ValueError, match=r"idx must have shape \(B, T\)"):
+        model(torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"idx values must be in \[0, 7\)"):
+        model(torch.full((1, 3), V))
+    with pytest.raises(ValueError, match=r"context must have shape \(T,\)"):
+        model.next_probs(torch.zeros(1, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"context values must be in \[0, 7\)"):
+        model.next_probs(torch.tensor([-1]))
+    with pytest.raises(ValueError, match=r"context_length must be an int in \[0, 2\]"):
+        model.num_contexts(3)
+
+
+def test_scan_and_bracket_depth_summarise_the_whole_past() -> None:
+    assert scan(lambda h, x: h + x, 0, [1, 2, 3]) == [1, 3, 6]
+    assert scan(lambda h, x: h, 5, []) == []
+    text = "a(b(cd)e)f)"
+    assert bracket_depth(text) == [0, 1, 1, 2, 2, 2, 1, 1, 0, 0, 0]  # an unmatched ')' stays at 0
+    assert bracket_spans(text) == [3, 7]
+    assert bracket_depth("「가」", "「", "」") == [1, 1, 0]
+    far = "(" + "x" * 50 + ")"
+    assert bracket_depth(far)[-2] == 1 and bracket_spans(far) == [51]
+    with pytest.raises(TypeError, match="f must be a function"):
+        scan(3, 0, [1])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="text must be a str"):
+        bracket_depth([1, 2])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="two different single characters"):
+        bracket_spans("(a)", "(", "(")
+
+
+def test_next_symbol_counts_split_by_state() -> None:
+    text = "다.(한다)다.(말한다)"
+    plain = next_symbol_counts(text, "다")
+    assert plain == {None: Counter({".": 2, ")": 2})}
+    inside = [h > 0 for h in bracket_depth(text)]
+    by_state = next_symbol_counts(text, "한다", inside)
+    assert by_state == {True: Counter({")": 2})}
+    assert next_symbol_counts("abc", "c") == {}  # nothing follows the last character
+    with pytest.raises(ValueError, match="one entry per character"):
+        next_symbol_counts(text, "다", [0, 1])
+    with pytest.raises(ValueError, match="non-empty"):
+        next_symbol_counts(text, "")
+
+
+def test_longest_copied_span() -> None:
+    assert longest_copied_span("xx대한민국yy", "제1조 대한민국은") == 4
+    assert longest_copied_span("abc", "xyz") == 0
+    assert longest_copied_span("", "abc") == 0
+    with pytest.raises(TypeError, match="must be str"):
+        longest_copied_span("a", None)  # type: ignore[arg-type]
