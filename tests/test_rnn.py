@@ -163,6 +163,23 @@ def test_state_gradient_norms_match_hand_written_bptt() -> None:
         state_gradient_norms(rnn, x, which="c")
 
 
+def test_state_gradient_norms_do_not_overflow_or_underflow_in_float32() -> None:
+    # A linear RNN (relu on positive states) with W_hh = w * I: dL/dh_t = w^(T-t) * ones(H).
+    # Squaring such gradients in float32 overflows (w = 8) or underflows (w = 0.1) long before
+    # the gradients themselves do; the norms must still be finite and non-zero.
+    steps, hidden = 24, 4
+    for w in (8.0, 0.1):
+        rnn = RNN(1, hidden, "relu")
+        with torch.no_grad():
+            rnn.cell.weight_hh.copy_(w * torch.eye(hidden))
+            rnn.cell.weight_ih.fill_(1.0)
+            rnn.cell.bias.zero_()
+        _, norms = state_gradient_norms(rnn, torch.ones(2, steps, 1))
+        assert norms.dtype == torch.float32
+        expected = torch.tensor([w ** (steps - 1 - t) * math.sqrt(hidden) for t in range(steps)])
+        torch.testing.assert_close(norms, expected, rtol=1e-4, atol=0.0)
+
+
 def test_gaussian_init_sets_the_spectral_radius() -> None:
     gen = torch.Generator().manual_seed(0)
     rnn = gaussian_init_(RNN(4, 256), 0.5, gen)

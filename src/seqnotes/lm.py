@@ -65,8 +65,9 @@ def evaluate(
     """Held-out loss (nats per symbol) and perplexity of a language model on ``ids (N,)``.
 
     The text is cut into non-overlapping windows of ``block_size`` symbols; every window is
-    scored with only its own symbols as context, the same way for every model, and every
-    symbol after the first of each window is predicted exactly once.
+    scored with only its own symbols as context, the same way for every model. Every symbol
+    after the first of the text is predicted exactly once, except the last
+    ``(len(ids) - 1) % block_size`` symbols, which do not fill a window and are dropped.
     Returns ``{"loss": ..., "perplexity": exp(loss)}``.
     """
     x, y = lm_windows(ids, block_size)  # (W, T), (W, T)

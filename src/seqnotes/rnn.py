@@ -268,7 +268,9 @@ def state_gradient_norms(
 
     Returns ``(distance (T,), norms (T,))``: ``distance = T - t`` from 0 to ``T - 1`` and the
     per-example L2 norm averaged over the batch (``inf``/``nan`` when the forward pass
-    itself overflowed).
+    itself overflowed). The norms are computed in float64: squaring float32 gradients
+    overflows above ~1e19 and underflows below ~1e-23, which would report ``inf`` or 0
+    for gradients that are finite and non-zero.
     """
     if which not in ("h", "c"):
         raise ValueError(f"which must be 'h' or 'c', got {which!r}")
@@ -286,10 +288,12 @@ def state_gradient_norms(
     grads = torch.autograd.grad(loss, nodes, allow_unused=True)
     norms = torch.stack(
         [
-            torch.zeros(()) if g is None else g.detach().norm(dim=-1).mean()  # mean over B of ||(H,)||
+            torch.zeros((), dtype=torch.float64)
+            if g is None
+            else g.detach().double().norm(dim=-1).mean()  # mean over B of ||(H,)||, no float32 overflow
             for g in grads
         ]
-    )  # (T,)
+    ).to(last_h.dtype)  # (T,)
     steps = len(nodes)
     distance = torch.arange(steps - 1, -1, -1)  # (T,): T - t for t = 1..T
     return distance, norms
