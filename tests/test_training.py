@@ -131,3 +131,19 @@ def test_progress_bar_only_when_asked(
     assert capsys.readouterr().err == ""
     fit(Regressor(), lambda s: (x, y), steps=5, progress=True)
     assert "0/5" in capsys.readouterr().err  # outside Jupyter, tqdm draws on stderr
+
+
+def test_fit_without_clipping_leaves_huge_gradients_untouched() -> None:
+    """A gradient whose norm overflows float32 is reported as inf and left as it is (not NaN)."""
+    model = nn.Linear(2, 1, bias=False)
+    x = torch.full((1, 2), 3e38)  # d loss / d w = x: finite entries, norm 4.2e38 > float32 max
+
+    history = fit(
+        model,
+        lambda step: (x,),
+        steps=1,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.0),
+        loss_fn=lambda m, batch: m(batch[0]).sum(),
+    )
+    assert math.isinf(history.grad_norm[0])
+    assert torch.equal(model.weight.grad, x)

@@ -169,8 +169,10 @@ def fit(
         loss = loss_fn(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        max_norm = clip_grad_norm if clip_grad_norm is not None else math.inf
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        if clip_grad_norm is not None:
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+        else:  # only measure: scaling by max_norm / norm would turn an overflowed (inf) norm into NaN
+            grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
         loss_value = float(loss.detach())
         history.steps.append(step)
         history.loss.append(loss_value)
