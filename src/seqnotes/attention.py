@@ -19,7 +19,7 @@ import math
 import torch
 from torch import nn
 
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
     "MultiHeadAttention",
@@ -102,8 +102,7 @@ def scaled_dot_product_attention(
 
 def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Bool ``(T, T)``: True on and below the diagonal (position i may see j <= i)."""
-    if not isinstance(T, int) or isinstance(T, bool) or T < 1:
-        raise ValueError(f"T must be a positive int, got {T!r}")
+    check_positive_int(T, "T")
     return torch.ones(T, T, dtype=torch.bool, device=device).tril()  # (T, T)
 
 
@@ -113,8 +112,7 @@ def padding_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
     Use it as a key mask with ``mask[:, None, None, :]`` -> ``(B, 1, 1, T)``.
     """
     check_tensor(lengths, "lengths", ("B",), dtype=(torch.int64, torch.int32))
-    if not isinstance(T, int) or isinstance(T, bool) or T < 1:
-        raise ValueError(f"T must be a positive int, got {T!r}")
+    check_positive_int(T, "T")
     if lengths.numel() and (int(lengths.min()) < 0 or int(lengths.max()) > T):
         raise ValueError(f"lengths must be in [0, T={T}], got [{int(lengths.min())}, {int(lengths.max())}]")
     return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]  # (B, T)

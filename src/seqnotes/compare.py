@@ -31,7 +31,7 @@ from seqnotes.attention import MultiHeadAttention, causal_mask
 from seqnotes.lm import LanguageModel
 from seqnotes.markov import NGramLM
 from seqnotes.training import History, fit
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
     "CausalSelfAttention",
@@ -168,12 +168,10 @@ def _check_probe(
 ) -> list[int]:
     """Validate the arguments of :func:`context_sensitivity`; returns ``distances`` as a list."""
     check_tensor(ids, "ids", ("N",), dtype=torch.long)
-    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
-        raise ValueError(f"window must be a positive int, got {window!r}")
+    check_positive_int(window, "window")
     if len(ids) < window + 1:
         raise ValueError(f"ids has {len(ids)} symbols, need at least window + 1 = {window + 1}")
-    if not isinstance(positions, int) or isinstance(positions, bool) or positions < 1:
-        raise ValueError(f"positions must be a positive int, got {positions!r}")
+    check_positive_int(positions, "positions")
     distances = list(distances)
     if not distances or not all(isinstance(d, int) and not isinstance(d, bool) for d in distances):
         raise TypeError("distances must be a non-empty sequence of ints")

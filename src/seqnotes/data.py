@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
     "CORPORA",
@@ -172,8 +172,7 @@ class CharVocab:
 
 def _check_ids(ids: torch.Tensor, block_size: int) -> None:
     check_tensor(ids, "ids", ("N",), dtype=torch.long)
-    if not isinstance(block_size, int) or block_size < 1:
-        raise ValueError(f"block_size must be a positive int, got {block_size!r}")
+    check_positive_int(block_size, "block_size")
     if len(ids) < block_size + 1:
         raise ValueError(f"ids has {len(ids)} symbols, need at least block_size + 1 = {block_size + 1}")
 
@@ -187,8 +186,7 @@ def lm_batches(
     ``(x (B, T), y (B, T))`` with ``y`` the next symbol of every position of ``x``.
     """
     _check_ids(ids, block_size)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_positive_int(batch_size, "batch_size")
     offsets = torch.arange(block_size + 1)  # (T+1,)
 
     def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -266,8 +264,7 @@ def truncation_stats(lengths: Sequence[int], max_len: int) -> dict[str, float]:
     [0, 1]: ``"truncated"`` (sequences longer than ``max_len``), ``"lost"`` (symbols cut
     away) and ``"padding"`` (slots of the ``len(lengths) x max_len`` input that are padding).
     """
-    if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 1:
-        raise ValueError(f"max_len must be a positive int, got {max_len!r}")
+    check_positive_int(max_len, "max_len")
     arr = np.asarray(lengths)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
         raise ValueError("lengths must be a non-empty 1-D sequence of non-negative ints")

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqnotes.data import CharVocab, lm_windows
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = ["LanguageModel", "evaluate", "generate", "sample_text"]
 
@@ -71,8 +71,7 @@ def evaluate(
     Returns ``{"loss": ..., "perplexity": exp(loss)}``.
     """
     x, y = lm_windows(ids, block_size)  # (W, T), (W, T)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_positive_int(batch_size, "batch_size")
     was_training = model.training
     model.eval()
     device = next(model.parameters(), torch.empty(0)).device

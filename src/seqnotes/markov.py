@@ -28,7 +28,7 @@ from typing import TypeVar
 import torch
 
 from seqnotes.lm import LanguageModel
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = ["NGramLM", "bracket_depth", "bracket_spans", "longest_copied_span", "next_symbol_counts", "scan"]
 
@@ -81,8 +81,7 @@ class NGramLM(LanguageModel):
 
     def __init__(self, vocab_size: int, order: int = 3, k: float = 0.01) -> None:
         super().__init__()
-        if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 1:
-            raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
+        check_positive_int(vocab_size, "vocab_size")
         if not isinstance(order, int) or isinstance(order, bool) or order < 1:
             raise ValueError(f"order must be an int >= 1 (1 = unigram, 2 = bigram, ...), got {order!r}")
         if isinstance(k, bool) or not isinstance(k, int | float) or not (k > 0 and math.isfinite(k)):

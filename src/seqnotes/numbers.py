@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
     "BOS_ID",
@@ -274,8 +274,7 @@ def number_batches(
 
     Each batch holds ``batch_size`` numbers from :func:`sample_numbers`.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_positive_int(batch_size, "batch_size")
 
     def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         numbers = sample_numbers(split, batch_size, generator, length_weights, round_fraction)

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from matplotlib import font_manager
 
+from seqnotes.utils import check_positive_int
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -167,8 +169,7 @@ def plot_history(
 
     from seqnotes.training import History
 
-    if not isinstance(smooth, int) or smooth < 1:
-        raise ValueError(f"smooth must be a positive int, got {smooth!r}")
+    check_positive_int(smooth, "smooth")
     if ax is None:
         _, ax = plt.subplots()
     for key in keys:

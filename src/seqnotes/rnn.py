@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from seqnotes.lm import LanguageModel
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
     "NONLINEARITIES",
@@ -41,9 +41,8 @@ NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmo
 
 
 def _check_sizes(input_size: int, hidden_size: int) -> None:
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_positive_int(input_size, "input_size")
+    check_positive_int(hidden_size, "hidden_size")
 
 
 class RNNCell(nn.Module):

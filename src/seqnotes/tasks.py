@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqnotes.training import History, fit
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
     "BASELINE_MSE",
@@ -45,8 +45,7 @@ def adding_problem(n: int, seq_len: int, generator: torch.Generator) -> tuple[to
     (a one at a random position in ``[0, T // 2)`` and another in ``[T // 2, T)``), and ``y``
     the sum of the two marked values. Deterministic for a given ``generator`` state.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_positive_int(n, "n")
     if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 2:
         raise ValueError(f"seq_len must be an int >= 2, got {seq_len!r}")
     if not isinstance(generator, torch.Generator):

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from seqnotes.utils import check_positive_int
+
 __all__ = ["History", "fit", "progress_enabled"]
 
 Batch = Sequence[torch.Tensor]
@@ -130,8 +132,7 @@ def fit(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not callable(get_batch):
         raise TypeError("get_batch must be callable: get_batch(step) -> batch")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    check_positive_int(steps, "steps")
     if not isinstance(eval_every, int) or eval_every < 0:
         raise ValueError(f"eval_every must be a non-negative int, got {eval_every!r}")
     if clip_grad_norm is not None and not clip_grad_norm > 0:

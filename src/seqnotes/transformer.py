@@ -25,7 +25,7 @@ from torch import nn
 
 from seqnotes.attention import MultiHeadAttention, causal_mask
 from seqnotes.lm import LanguageModel
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
     "DecoderLayer",
@@ -48,8 +48,7 @@ def sinusoidal_positional_encoding(T: int, d_model: int) -> torch.Tensor:
     ``PE[pos, 2i] = sin(pos / 10000^(2i/d_model))`` and
     ``PE[pos, 2i+1] = cos(pos / 10000^(2i/d_model))``; ``d_model`` must be even.
     """
-    if not isinstance(T, int) or isinstance(T, bool) or T < 1:
-        raise ValueError(f"T must be a positive int, got {T!r}")
+    check_positive_int(T, "T")
     if not isinstance(d_model, int) or isinstance(d_model, bool) or d_model < 2 or d_model % 2:
         raise ValueError(f"d_model must be a positive even int (sin/cos pairs), got {d_model!r}")
     pos = torch.arange(T, dtype=torch.float32)[:, None]  # (T, 1)
@@ -400,8 +399,7 @@ class Seq2SeqTransformer(nn.Module):
         :meth:`greedy_decode`. No length normalisation (the task's outputs are short).
         """
         self._check_decode_args(src, max_len, bos_id, eos_id)
-        if not isinstance(beam_size, int) or beam_size < 1:
-            raise ValueError(f"beam_size must be a positive int, got {beam_size!r}")
+        check_positive_int(beam_size, "beam_size")
         was_training = self.training
         self.eval()
         B, k, V, pad = src.size(0), beam_size, self.config.tgt_vocab_size, self.config.pad_id
@@ -515,8 +513,7 @@ def warmup_cosine(
     The paper warms up too (then decays with ``1/sqrt(step)``); without a warm-up a post-LN
     Transformer easily diverges at a large learning rate. Step it once per optimiser step.
     """
-    if not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"total_steps must be a positive int, got {total_steps!r}")
+    check_positive_int(total_steps, "total_steps")
     if not isinstance(warmup_steps, int) or not 0 <= warmup_steps < total_steps:
         raise ValueError(
             f"warmup_steps must be an int in [0, total_steps={total_steps}), got {warmup_steps!r}"

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 __all__ = [
+    "check_positive_int",
     "check_tensor",
     "count_parameters",
     "get_device",
@@ -28,6 +29,13 @@ __all__ = [
 _DEVICES = ("cpu", "cuda", "mps")
 
 
+def check_positive_int(value: object, name: str) -> int:
+    """Return ``value`` if it is an int >= 1 (not a bool); else raise a ``ValueError`` naming it."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
 def set_threads(n: int = 1) -> None:
     """Use ``n`` intra-op threads in torch (and ask BLAS/OpenMP for the same).
 
@@ -35,8 +43,7 @@ def set_threads(n: int = 1) -> None:
     orders of magnitude, and a different thread count changes the last digits of sums.
     The book therefore runs every notebook and test with one thread.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_positive_int(n, "n")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(n)
     torch.set_num_threads(n)
