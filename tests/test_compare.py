@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 
 import pytest
 import torch
@@ -16,7 +15,6 @@ from seqnotes.compare import (
     context_sensitivity,
     graph_depth,
     input_gradient_norms,
-    ngram_table_size,
     saved_tensor_bytes,
     timed_fit,
 )
@@ -303,7 +301,7 @@ def test_graph_depth_rejects_bad_arguments() -> None:
         graph_depth(1.0, x)
 
 
-# --- saved_tensor_bytes, ngram_table_size ---------------------------------------------------
+# --- saved_tensor_bytes -----------------------------------------------------------------------
 
 
 def test_saved_tensor_bytes_counts_distinct_storages() -> None:
@@ -325,17 +323,3 @@ def test_saved_tensor_bytes_of_an_rnn_is_one_state_per_step() -> None:
     rnn, x = RNN(8, 16), torch.randn(4, 10, 8)
     saved = saved_tensor_bytes(lambda: rnn(x), exclude=[*rnn.parameters(), x])
     assert saved == 11 * 4 * 16 * 4  # (T + 1) * B * H float32 numbers: h_0..h_T
-
-
-def test_ngram_table_size_counts_every_seen_pair() -> None:
-    ids = _ids(200)
-    model = NGramLM(V, order=3).fit(ids)
-    seq = ids.tolist()
-    pairs = sum(len({tuple(seq[i : i + c + 1]) for i in range(len(seq) - c)}) for c in range(3))
-    assert ngram_table_size(model) == pairs
-    assert ngram_table_size(model.with_order(1)) == len(set(seq))
-    with pytest.raises(TypeError, match="NGramLM"):
-        ngram_table_size(_small_lm())
-    with pytest.raises(RuntimeError, match="no counts yet"):
-        ngram_table_size(NGramLM(V, order=2))
-    assert math.isfinite(evaluate(model, ids, block_size=16)["perplexity"])

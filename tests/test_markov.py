@@ -212,3 +212,15 @@ def test_longest_copied_span() -> None:
     assert longest_copied_span("", "abc") == 0
     with pytest.raises(TypeError, match="must be str"):
         longest_copied_span("a", None)  # type: ignore[arg-type]
+
+
+def test_num_counts_counts_every_seen_pair() -> None:
+    ids = _train_ids(200)
+    model = NGramLM(V, order=3).fit(ids)
+    seq = ids.tolist()
+    pairs = sum(len({tuple(seq[i : i + c + 1]) for i in range(len(seq) - c)}) for c in range(3))
+    assert model.num_counts() == pairs
+    assert model.with_order(1).num_counts() == len(set(seq))
+    with pytest.raises(RuntimeError, match="no counts yet"):
+        NGramLM(V, order=2).num_counts()
+    assert math.isfinite(evaluate(model, ids, block_size=16)["perplexity"])

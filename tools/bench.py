@@ -16,16 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-NBVAL = [
-    str(BIN / "pytest"),
-    "--nbval",
-    "--nbval-current-env",
-    "--nbval-sanitize-with",
-    "tests/nbval_sanitize.cfg",
-    "-p",
-    "no:cacheprovider",
-    "-q",
-]
+PYTEST = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider"]  # no .pytest_cache in the book's tree
+NBVAL = [*PYTEST, "--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
 JOBS = os.environ.get("JOBS", "2")
 
 
@@ -50,9 +42,8 @@ def main() -> int:
     serial = sum(r[1] for r in rows[1:])
     parallel = [*NBVAL, "-n", JOBS, "--dist", "loadfile", *notebooks]
     rows.append((f"nbval 전체 (-n {JOBS} --dist loadfile)", *run(parallel)))
-    unit = [str(BIN / "pytest"), "tests", "--ignore=tests/browser", "-q"]
-    rows.append(("단위 테스트 (tests/)", *run(unit)))
-    rows.append(("브라우저 검사 (tests/browser)", *run([str(BIN / "pytest"), "tests/browser", "-q"])))
+    rows.append(("단위 테스트 (tests/)", *run([*PYTEST, "tests", "--ignore=tests/browser"])))
+    rows.append(("브라우저 검사 (tests/browser)", *run([*PYTEST, "tests/browser"])))
     rows.append(("lint (ruff)", *run([str(BIN / "ruff"), "check", "src", "tests", "tools", "book"])))
     total = rows[0][1] + sum(r[1] for r in rows[-4:])
 

@@ -14,7 +14,6 @@
   i.e. how many steps must run one after another.
 - :func:`saved_tensor_bytes`: the bytes autograd keeps for the backward pass (a memory
   measure that does not depend on the machine's speed).
-- :func:`ngram_table_size`: the n-gram model's counterpart of a parameter count.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from torch import nn
 
 from seqnotes.attention import MultiHeadAttention, causal_mask
 from seqnotes.lm import LanguageModel
-from seqnotes.markov import NGramLM
 from seqnotes.training import History, fit
 from seqnotes.utils import check_positive_int, check_tensor
 
@@ -40,7 +38,6 @@ __all__ = [
     "context_sensitivity",
     "graph_depth",
     "input_gradient_norms",
-    "ngram_table_size",
     "saved_tensor_bytes",
     "timed_fit",
 ]
@@ -348,15 +345,3 @@ def saved_tensor_bytes(fn: Callable[[], object], exclude: Iterable[torch.Tensor]
         fn()
     held.clear()
     return sum(sizes.values())
-
-
-def ngram_table_size(model: NGramLM) -> int:
-    """Non-zero counts a fitted :class:`seqnotes.markov.NGramLM` stores, over all its orders.
-
-    The n-gram's counterpart of a parameter count: one number per (context, next symbol)
-    pair seen in training, for every context length ``0 .. n-1``.
-    """
-    if not isinstance(model, NGramLM):
-        raise TypeError(f"model must be a seqnotes.markov.NGramLM, got {type(model).__name__}")
-    model._check_fitted()
-    return sum(len(table.values) for table in model._tables)

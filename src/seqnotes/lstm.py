@@ -17,13 +17,12 @@ two-gate variant for comparison.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from seqnotes.rnn import RecurrentLanguageModel, _check_sizes
+from seqnotes.rnn import RecurrentLanguageModel, _check_sizes, _inputs, _load_cell_, _uniform_
 from seqnotes.utils import check_tensor
 
 __all__ = [
@@ -42,12 +41,6 @@ __all__ = [
 GATE_NAMES = ("i", "f", "g", "o")  # PyTorch's order of the four blocks of weight_ih / weight_hh
 
 State = tuple[torch.Tensor, torch.Tensor]
-
-
-def _uniform_(module: nn.Module, hidden_size: int) -> None:
-    bound = 1.0 / math.sqrt(hidden_size)
-    for p in module.parameters():
-        nn.init.uniform_(p, -bound, bound)
 
 
 class LSTMCell(nn.Module):
@@ -106,10 +99,7 @@ class LSTMCell(nn.Module):
         if m.bias_ih is None:
             raise ValueError("from_torch needs an nn.LSTMCell with bias=True")
         cell = cls(m.input_size, m.hidden_size)
-        with torch.no_grad():
-            cell.weight_ih.copy_(m.weight_ih)
-            cell.weight_hh.copy_(m.weight_hh)
-            cell.bias.copy_(m.bias_ih + m.bias_hh)
+        _load_cell_(cell, m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh)
         return cell
 
 
@@ -217,11 +207,7 @@ class LSTM(nn.Module):
 
     def _prepare(self, x: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
         """Check the inputs; return the input projections ``xw (B, T, 4H)`` and ``(h0, c0)``."""
-        dims = ("B", "T", self.input_size) if self.batch_first else ("T", "B", self.input_size)
-        check_tensor(x, "x", dims)
-        x = x if self.batch_first else x.transpose(0, 1)  # (B, T, D)
-        if x.size(1) == 0:
-            raise ValueError("x must hold at least one time step (T >= 1)")
+        x = _inputs(x, self.input_size, self.batch_first, None, self.hidden_size)  # (B, T, D)
         state = _check_state(state, x, self.hidden_size)
         return self.cell.project(x), state  # (B, T, 4H): all input projections in one matmul
 
@@ -268,10 +254,7 @@ class LSTM(nn.Module):
                 "from_torch supports nn.LSTM(num_layers=1, bidirectional=False, bias=True, proj_size=0) only"
             )
         lstm = cls(m.input_size, m.hidden_size, batch_first=m.batch_first)
-        with torch.no_grad():
-            lstm.cell.weight_ih.copy_(m.weight_ih_l0)
-            lstm.cell.weight_hh.copy_(m.weight_hh_l0)
-            lstm.cell.bias.copy_(m.bias_ih_l0 + m.bias_hh_l0)
+        _load_cell_(lstm.cell, m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0)
         return lstm
 
 
@@ -331,13 +314,7 @@ class GRU(nn.Module):
         self.input_size, self.hidden_size, self.batch_first = input_size, hidden_size, batch_first
 
     def unroll(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> list[torch.Tensor]:
-        dims = ("B", "T", self.input_size) if self.batch_first else ("T", "B", self.input_size)
-        check_tensor(x, "x", dims)
-        x = x if self.batch_first else x.transpose(0, 1)  # (B, T, D)
-        if x.size(1) == 0:
-            raise ValueError("x must hold at least one time step (T >= 1)")
-        if h0 is not None:
-            check_tensor(h0, "h0", (x.size(0), self.hidden_size))
+        x = _inputs(x, self.input_size, self.batch_first, h0, self.hidden_size)  # (B, T, D)
         h = x.new_zeros(x.size(0), self.hidden_size) if h0 is None else h0  # (B, H)
         xw = self.cell.project(x)  # (B, T, 3H)
         states = []

@@ -140,6 +140,15 @@ class NGramLM(LanguageModel):
             )
         return len(self._tables[c].index)
 
+    def num_counts(self) -> int:
+        """Non-zero counts stored over every order, the n-gram's counterpart of a parameter count.
+
+        One number per (context, next symbol) pair seen in training, for every context length
+        ``0 .. n-1``.
+        """
+        self._check_fitted()
+        return sum(len(table.values) for table in self._tables)
+
     def _check_fitted(self) -> None:
         if not self.fitted:
             raise RuntimeError("the n-gram model has no counts yet: call model.fit(train_ids) first")

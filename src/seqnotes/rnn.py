@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from seqnotes.lm import LanguageModel
+from seqnotes.data import lm_batches
+from seqnotes.lm import LanguageModel, evaluate
+from seqnotes.training import History, fit
 from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "gradient_vs_distance",
     "spectral_radius",
     "state_gradient_norms",
+    "train_char_lm",
 ]
 
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
@@ -43,6 +46,36 @@ NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmo
 def _check_sizes(input_size: int, hidden_size: int) -> None:
     check_positive_int(input_size, "input_size")
     check_positive_int(hidden_size, "hidden_size")
+
+
+def _uniform_(module: nn.Module, hidden_size: int) -> None:
+    """PyTorch's initialisation of recurrent layers: every parameter from U(-1/sqrt(H), 1/sqrt(H))."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    for p in module.parameters():
+        nn.init.uniform_(p, -bound, bound)
+
+
+@torch.no_grad()
+def _load_cell_(
+    cell: nn.Module, weight_ih: torch.Tensor, weight_hh: torch.Tensor, *biases: torch.Tensor
+) -> None:
+    """Copy a ``torch.nn`` layer's weights into ``cell``; its two bias vectors are summed into one."""
+    cell.weight_ih.copy_(weight_ih)
+    cell.weight_hh.copy_(weight_hh)
+    cell.bias.copy_(sum(biases))
+
+
+def _inputs(
+    x: torch.Tensor, input_size: int, batch_first: bool, h0: torch.Tensor | None, hidden_size: int
+) -> torch.Tensor:
+    """Check a recurrent layer's input ``x`` (and ``h0 (B, H)`` if given); return ``x (B, T, D)``."""
+    check_tensor(x, "x", ("B", "T", input_size) if batch_first else ("T", "B", input_size))
+    x = x if batch_first else x.transpose(0, 1)  # (B, T, D)
+    if x.size(1) == 0:
+        raise ValueError("x must hold at least one time step (T >= 1)")
+    if h0 is not None:
+        check_tensor(h0, "h0", (x.size(0), hidden_size))
+    return x
 
 
 class RNNCell(nn.Module):
@@ -68,9 +101,7 @@ class RNNCell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        _uniform_(self, self.hidden_size)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """Input part of the pre-activation: ``(..., D) -> (..., H)``."""
@@ -99,10 +130,7 @@ class RNNCell(nn.Module):
         if m.bias_ih is None:
             raise ValueError("from_torch needs an nn.RNNCell with bias=True")
         cell = cls(m.input_size, m.hidden_size, m.nonlinearity)
-        with torch.no_grad():
-            cell.weight_ih.copy_(m.weight_ih)
-            cell.weight_hh.copy_(m.weight_hh)
-            cell.bias.copy_(m.bias_ih + m.bias_hh)
+        _load_cell_(cell, m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh)
         return cell
 
 
@@ -124,14 +152,7 @@ class RNN(nn.Module):
         self.batch_first = batch_first
 
     def _check(self, x: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
-        dims = ("B", "T", self.input_size) if self.batch_first else ("T", "B", self.input_size)
-        check_tensor(x, "x", dims)
-        x = x if self.batch_first else x.transpose(0, 1)  # (B, T, D)
-        if x.size(1) == 0:
-            raise ValueError("x must hold at least one time step (T >= 1)")
-        if h0 is not None:
-            check_tensor(h0, "h0", (x.size(0), self.hidden_size))
-        return x
+        return _inputs(x, self.input_size, self.batch_first, h0, self.hidden_size)  # (B, T, D)
 
     def unroll(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> list[torch.Tensor]:
         """The hidden states ``[h_1, ..., h_T]`` (each ``(B, H)``) as nodes of the autograd graph.
@@ -163,10 +184,7 @@ class RNN(nn.Module):
         if m.num_layers != 1 or m.bidirectional or not m.bias or m.proj_size:
             raise ValueError("from_torch supports nn.RNN(num_layers=1, bidirectional=False, bias=True) only")
         rnn = cls(m.input_size, m.hidden_size, m.nonlinearity, batch_first=m.batch_first)
-        with torch.no_grad():
-            rnn.cell.weight_ih.copy_(m.weight_ih_l0)
-            rnn.cell.weight_hh.copy_(m.weight_hh_l0)
-            rnn.cell.bias.copy_(m.bias_ih_l0 + m.bias_hh_l0)
+        _load_cell_(rnn.cell, m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0)
         return rnn
 
 
@@ -371,3 +389,24 @@ class RNNLanguageModel(RecurrentLanguageModel):
         layer = RNN(config.embed_dim, config.hidden_size, config.nonlinearity, batch_first=True)
         super().__init__(config.vocab_size, config.embed_dim, layer, config.hidden_size)
         self.config = config
+
+
+def train_char_lm(
+    model: nn.Module, train_ids: torch.Tensor, val_ids: torch.Tensor, *, steps: int = 400
+) -> History:
+    """Chapters 2 and 3 train every character language model with this one recipe.
+
+    Random windows of 32 characters, 64 per batch (drawn from a generator seeded with 1, so
+    every model sees the same batches), Adam with learning rate 5e-3, gradients clipped to
+    norm 1.0, and the held-out perplexity (``evaluate`` on 128-character windows) every 80
+    steps. ``train_ids (N,)`` and ``val_ids (M,)`` are the encoded standard split.
+    """
+    return fit(
+        model,
+        lm_batches(train_ids, block_size=32, batch_size=64, generator=torch.Generator().manual_seed(1)),
+        steps=steps,
+        lr=5e-3,
+        clip_grad_norm=1.0,
+        eval_fn=lambda m: evaluate(m, val_ids, block_size=128),
+        eval_every=80,
+    )

@@ -76,9 +76,30 @@ def _check_torch_layer(layer: nn.Module, cls: type) -> None:
         raise ValueError("layer must be created with batch_first=True (inputs (B, T, d_model))")
 
 
-def _copy(ours: nn.Module, theirs: nn.Module) -> None:
-    """Copy the parameters of a ``Linear`` or ``LayerNorm`` into its twin."""
-    ours.load_state_dict(theirs.state_dict())
+def _from_torch_layer(cls: type, layer: nn.Module, norms: int) -> nn.Module:
+    """Build ``cls`` (our encoder or decoder layer) shaped like the ``torch.nn`` ``layer`` and
+    copy its self-attention, feed-forward network and ``norms`` layer norms (``norm1``...)."""
+    ours = cls(
+        layer.self_attn.embed_dim,
+        layer.self_attn.num_heads,
+        layer.linear1.out_features,
+        dropout=layer.dropout.p,
+        norm_first=layer.norm_first,
+        activation=_activation_name(layer),
+        eps=layer.norm1.eps,
+    )
+    ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
+    ours.ff.linear1.load_state_dict(layer.linear1.state_dict())
+    ours.ff.linear2.load_state_dict(layer.linear2.state_dict())
+    for i in range(1, norms + 1):
+        getattr(ours, f"norm{i}").load_state_dict(getattr(layer, f"norm{i}").state_dict())
+    return ours
+
+
+def _embed(table: nn.Embedding, ids: torch.Tensor, pe: torch.Tensor, dropout: nn.Dropout) -> torch.Tensor:
+    """Token embeddings scaled by ``sqrt(d_model)`` plus positions, as in the paper: ``(B, T, d_model)``."""
+    x = table(ids) * math.sqrt(table.embedding_dim)  # (B, T, d_model)
+    return dropout(x + pe[: ids.size(1)])  # (B, T, d_model)
 
 
 class FeedForward(nn.Module):
@@ -146,21 +167,7 @@ class EncoderLayer(nn.Module):
     def from_torch(cls, layer: nn.TransformerEncoderLayer) -> EncoderLayer:
         """A copy of ``torch.nn.TransformerEncoderLayer`` (``batch_first=True``, with biases)."""
         _check_torch_layer(layer, nn.TransformerEncoderLayer)
-        ours = cls(
-            layer.self_attn.embed_dim,
-            layer.self_attn.num_heads,
-            layer.linear1.out_features,
-            dropout=layer.dropout.p,
-            norm_first=layer.norm_first,
-            activation=_activation_name(layer),
-            eps=layer.norm1.eps,
-        )
-        ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
-        for a, b in ((ours.ff.linear1, layer.linear1), (ours.ff.linear2, layer.linear2)):
-            _copy(a, b)
-        for a, b in ((ours.norm1, layer.norm1), (ours.norm2, layer.norm2)):
-            _copy(a, b)
-        return ours
+        return _from_torch_layer(cls, layer, norms=2)
 
 
 class DecoderLayer(nn.Module):
@@ -227,21 +234,8 @@ class DecoderLayer(nn.Module):
     def from_torch(cls, layer: nn.TransformerDecoderLayer) -> DecoderLayer:
         """A copy of ``torch.nn.TransformerDecoderLayer`` (``batch_first=True``, with biases)."""
         _check_torch_layer(layer, nn.TransformerDecoderLayer)
-        ours = cls(
-            layer.self_attn.embed_dim,
-            layer.self_attn.num_heads,
-            layer.linear1.out_features,
-            dropout=layer.dropout.p,
-            norm_first=layer.norm_first,
-            activation=_activation_name(layer),
-            eps=layer.norm1.eps,
-        )
-        ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
+        ours = _from_torch_layer(cls, layer, norms=3)
         ours.cross_attn = MultiHeadAttention.from_torch(layer.multihead_attn)
-        for a, b in ((ours.ff.linear1, layer.linear1), (ours.ff.linear2, layer.linear2)):
-            _copy(a, b)
-        for a, b in ((ours.norm1, layer.norm1), (ours.norm2, layer.norm2), (ours.norm3, layer.norm3)):
-            _copy(a, b)
         return ours
 
 
@@ -301,10 +295,6 @@ class Seq2SeqTransformer(nn.Module):
                 f"{name} values must be in [0, {vocab_size}), got [{int(ids.min())}, {int(ids.max())}]"
             )
 
-    def _embed(self, table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
-        x = table(ids) * math.sqrt(self.config.d_model)  # (B, T, d_model)
-        return self.dropout(x + self.pe[: ids.size(1)])  # (B, T, d_model)
-
     def source_mask(self, src: torch.Tensor) -> torch.Tensor:
         """Key mask ``(B, 1, 1, S)``: True at the real (non-padding) source positions."""
         return (src != self.config.pad_id)[:, None, None, :]  # (B, 1, 1, S)
@@ -312,7 +302,7 @@ class Seq2SeqTransformer(nn.Module):
     def encode(self, src: torch.Tensor) -> torch.Tensor:
         """The whole source at once: ``src (B, S)`` ids -> ``memory (B, S, d_model)``."""
         self._check_ids(src, "src", self.config.src_vocab_size)
-        x = self._embed(self.src_embed, src)  # (B, S, d_model)
+        x = _embed(self.src_embed, src, self.pe, self.dropout)  # (B, S, d_model)
         mask = self.source_mask(src)  # (B, 1, 1, S)
         for layer in self.encoder:
             x = layer(x, mask)  # (B, S, d_model)
@@ -325,7 +315,7 @@ class Seq2SeqTransformer(nn.Module):
         the encoder output ``memory (B, S, d_model)``, masked where ``src`` is padding.
         """
         self._check_ids(tgt_in, "tgt_in", self.config.tgt_vocab_size)
-        y = self._embed(self.tgt_embed, tgt_in)  # (B, T, d_model)
+        y = _embed(self.tgt_embed, tgt_in, self.pe, self.dropout)  # (B, T, d_model)
         self_mask = causal_mask(tgt_in.size(1), device=tgt_in.device)  # (T, T)
         memory_mask = self.source_mask(src)  # (B, 1, 1, S)
         for layer in self.decoder:
@@ -496,8 +486,7 @@ class TransformerLM(LanguageModel):
         T = idx.size(1)
         if T > self.context_size:
             raise ValueError(f"idx (B, T) must have T <= context_size={self.context_size}, got T={T}")
-        x = self.embed(idx) * math.sqrt(self.config.d_model)  # (B, T, d_model)
-        x = self.dropout(x + self.pe[:T])  # (B, T, d_model)
+        x = _embed(self.embed, idx, self.pe, self.dropout)  # (B, T, d_model): tokens + positions
         mask = causal_mask(T, device=idx.device)  # (T, T)
         for block in self.blocks:
             x = block(x, mask)  # (B, T, d_model)
