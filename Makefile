@@ -16,33 +16,32 @@ NB ?= $(NOTEBOOKS)
 # parallel nbval workers (one notebook per worker: --dist loadfile)
 JOBS ?= 2
 
-# The kernels that execute or test the notebooks inherit these: one thread, CPU, no
-# progress bars, stable hashing. Stored outputs are made and checked under the same settings.
+# Kernels that execute or test the notebooks: CPU, no progress bars, one BLAS thread each
+# (two notebooks run side by side on a 2-core machine). book_setup() sets one torch thread
+# itself, so a bare `pytest --nbval book/` gives the same answer as `make test`.
+# No CPU code-path pins: nbval compares only what every CPU reproduces (data, counts, closed
+# forms); outputs shaped by training are tagged nbval-ignore-output and checked by asserts.
 export SEQNOTES_DEVICE   := cpu
 export SEQNOTES_PROGRESS := 0
 export OMP_NUM_THREADS   := 1
 export MKL_NUM_THREADS   := 1
-export PYTHONHASHSEED    := 0
 export JUPYTER_PLATFORM_DIRS := 1
-# Pin the CPU code paths (torch kernels, MKL, oneDNN) to AVX2: trained numbers then come out
-# identical on every x86 machine with AVX2, with or without AVX-512 (measured: without the pin,
-# an AVX-512 machine and an AVX2-only run disagree from the third decimal of a trained MSE).
-ifeq ($(shell uname -m),x86_64)
-export ATEN_CPU_CAPABILITY := avx2
-export MKL_CBWR := AVX2
-export ONEDNN_MAX_CPU_ISA := AVX2
-endif
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# The student's run (make test-student): another seed offset for every random draw and another
+# torch kernel path (ATEN_CPU_CAPABILITY=default stands in for another CPU); every cell must run
+# without error, i.e. every assert must hold. Outputs are not compared (--nbval-lax).
+STUDENT_SEED ?= 1
 
 NBVAL := $(BIN)/pytest --nbval --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: help venv book test test-unit test-notebooks test-html lint format execute lab serve \
+.PHONY: help venv book test test-unit test-notebooks test-student test-html lint format execute lab serve \
 	bench lock chromium clean
 
 help:
 	@echo "make book            build the HTML book into _build/html (creates .venv if missing)"
-	@echo "make test            lint, unit tests, nbval over every notebook, browser check of the HTML"
+	@echo "make test            lint, unit tests, nbval, the student run, browser check of the HTML"
+	@echo "make test-student    every notebook with another seed (STUDENT_SEED=1) and kernel path; no errors"
 	@echo "make execute [NB=..] re-execute notebooks in place (the only way outputs get written)"
 	@echo "make lab             JupyterLab on book/ from the same environment (progress bars on)"
 	@echo "make serve           serve _build/html on http://127.0.0.1:8000"
@@ -62,13 +61,17 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	@echo "책: $(CURDIR)/_build/html/index.html"
 
-test: book lint test-unit test-notebooks test-html
+test: book lint test-unit test-notebooks test-student test-html
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/browser -q -p no:cacheprovider
 
 test-notebooks: $(STAMP)
 	$(NBVAL) -q -n $(JOBS) --dist loadfile $(NB)
+
+test-student: $(STAMP)
+	SEQNOTES_SEED=$(STUDENT_SEED) ATEN_CPU_CAPABILITY=default $(BIN)/pytest --nbval-lax --nbval-current-env \
+		-p no:cacheprovider -q -n $(JOBS) --dist loadfile $(NB)
 
 test-html: $(STAMP) chromium
 	@test -f _build/html/index.html || { echo "no _build/html: run 'make book' first"; exit 1; }

@@ -83,3 +83,26 @@ def test_lm_windows_predict_every_symbol_once() -> None:
     x, y = lm_windows(torch.arange(21), block_size=5)
     assert x.shape == (4, 5)
     assert torch.equal(y.flatten(), torch.arange(1, 21))
+
+
+def test_min_count_maps_rare_characters_to_unk() -> None:
+    from seqnotes.data import CharVocab
+
+    vocab = CharVocab.from_text("aab", min_count=2)
+    assert vocab.itos == ["<unk>", "a"]
+    assert vocab.encode("ab").tolist() == [1, vocab.unk_id]
+    with pytest.raises(ValueError, match="min_count"):
+        CharVocab.from_text("aab", min_count=0)
+    with pytest.raises(ValueError, match="occurs 3 or more"):
+        CharVocab.from_text("aab", min_count=3)
+
+
+def test_char_corpus_is_the_shared_split() -> None:
+    from seqnotes.data import char_corpus
+
+    corpus = char_corpus()
+    assert corpus.train_ids.shape == (len(corpus.train),) and corpus.val_ids.shape == (len(corpus.val),)
+    unk = corpus.vocab.unk_id
+    assert (corpus.train_ids == unk).any()  # training hapaxes are <unk>: every model learns it
+    counts = {ch: corpus.train.count(ch) for ch in set(corpus.train)}
+    assert all(n >= 2 for ch, n in counts.items() if ch in corpus.vocab)

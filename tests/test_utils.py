@@ -11,7 +11,9 @@ from seqnotes import (
     book_setup,
     count_parameters,
     get_device,
+    make_generator,
     seed_everything,
+    seed_offset,
     set_threads,
     show_source,
 )
@@ -38,6 +40,24 @@ def test_seed_everything_returns_a_seeded_generator() -> None:
 def test_seed_everything_rejects_out_of_range(bad: int) -> None:
     with pytest.raises(ValueError, match="seed must be in"):
         seed_everything(bad)
+
+
+def test_seed_offset_shifts_every_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEQNOTES_SEED", raising=False)
+    assert seed_offset() == 0
+    base = torch.rand(4, generator=make_generator(5))
+    monkeypatch.setenv("SEQNOTES_SEED", "3")
+    assert seed_offset() == 3
+    assert torch.equal(torch.rand(4, generator=make_generator(2)), base)  # 2 + 3 == 5
+    assert torch.equal(torch.rand(4, generator=seed_everything(2)), base)
+    assert not torch.equal(torch.rand(4, generator=make_generator(5)), base)
+
+
+@pytest.mark.parametrize("bad", ["x", "-1", "1.5"])
+def test_seed_offset_rejects_bad_environment(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+    monkeypatch.setenv("SEQNOTES_SEED", bad)
+    with pytest.raises(ValueError, match="SEQNOTES_SEED must be"):
+        seed_offset()
 
 
 def test_seed_everything_rejects_non_int() -> None:

@@ -4,6 +4,11 @@ nbval silently skips cells that were never executed, so a notebook committed wit
 outputs would pass it. This checker fails unless every notebook:
 
 - starts with a markdown cell whose first line is a ``# `` title (the book's page title);
+- has as first code cell the guarded install of ``seqnotes`` (for Colab), tagged ``remove-cell``,
+  whose URL is the repository URL of ``_config.yml`` (the one place that holds it);
+- lets nbval compare no number printed by a cell that trains (``fit``, ``train_*``): trained
+  numbers differ between CPU models, so such cells are tagged ``nbval-ignore-output`` and their
+  claims are checked by asserts;
 - is stored with kernelspec ``python3``;
 - was executed top to bottom in one run: code cells numbered 1, 2, ..., N with outputs;
 - holds no error output, no stderr, no widget output (the HTML book would load widget
@@ -28,6 +33,9 @@ FORBIDDEN = {
     "a memory address": re.compile(r"\b0x[0-9a-fA-F]{6,16}\b"),
     "an ipykernel temp file": re.compile(r"ipykernel_\d+"),
 }
+TRAINS = re.compile(r"(?<![.\w])(fit|train_[a-z_]*|timed_fit)\(")  # not counting models' .fit(
+DECIMAL = re.compile(r"\d\.\d")
+IGNORE_TAG = "nbval-ignore-output"
 TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -49,6 +57,25 @@ def _texts(output: dict) -> list[str]:
     return texts
 
 
+def repository_url() -> str:
+    """The repository URL from ``_config.yml`` (launch buttons and the install cell use it)."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]["url"]
+
+
+def install_cell_source() -> str:
+    """The first code cell of every notebook: installs ``seqnotes`` only where it is missing."""
+    return (
+        "# Colab, or any Jupyter without this book's package: install it from the repository once.\n"
+        "try:\n"
+        "    import seqnotes  # noqa: F401\n"
+        "except ModuleNotFoundError:\n"
+        f'    %pip install --quiet "seqnotes @ git+{repository_url()}"'
+    )
+
+
 def check_notebook(path: Path) -> list[str]:
     """Return a list of problems (empty when the notebook is fine)."""
     problems: list[str] = []
@@ -59,6 +86,13 @@ def check_notebook(path: Path) -> list[str]:
     kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name")
     if kernel != "python3":
         problems.append(f"kernelspec must be 'python3', got {kernel!r}")
+    code_cells = [c for c in cells if c.get("cell_type") == "code"]
+    if code_cells:
+        first = code_cells[0]
+        if _source(first) != install_cell_source():
+            problems.append("the first code cell must be the guarded install (tools/check_notebooks.py)")
+        if "remove-cell" not in first.get("metadata", {}).get("tags", []):
+            problems.append("the install cell must be tagged remove-cell (hidden in the book)")
     count = 0
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
@@ -73,6 +107,13 @@ def check_notebook(path: Path) -> list[str]:
                 f"{where}: execution_count {cell.get('execution_count')} != {count} "
                 "(run the whole notebook with `make execute NB=...`)"
             )
+        tags = cell.get("metadata", {}).get("tags", [])
+        if TRAINS.search(_source(cell)) and IGNORE_TAG not in tags:
+            if DECIMAL.search(json.dumps(cell.get("outputs", []))):
+                problems.append(
+                    f"{where}: trains and prints decimals that nbval would compare as text; tag it "
+                    f"{IGNORE_TAG} and assert the claim"
+                )
         for output in cell.get("outputs", []):
             kind = output.get("output_type")
             if kind == "error":

@@ -6,14 +6,24 @@ notebook. Start a notebook with :func:`book_setup`.
 
 from __future__ import annotations
 
-from seqnotes.utils import count_parameters, get_device, seed_everything, set_threads, show_source
+from seqnotes.utils import (
+    count_parameters,
+    get_device,
+    make_generator,
+    seed_everything,
+    seed_offset,
+    set_threads,
+    show_source,
+)
 
 __all__ = [
     "__version__",
     "book_setup",
     "count_parameters",
     "get_device",
+    "make_generator",
     "seed_everything",
+    "seed_offset",
     "set_threads",
     "show_source",
 ]
@@ -25,7 +35,8 @@ def book_setup(seed: int = 0, threads: int = 1) -> None:
     """What every notebook calls first: one torch thread, fixed seeds, the figure style.
 
     One thread keeps two notebooks run side by side from slowing each other down on a
-    2-core machine and makes printed numbers identical on every re-run.
+    2-core machine and makes printed numbers identical on every re-run on one machine.
+    The seeds are ``seed`` plus :func:`seed_offset` (environment variable ``SEQNOTES_SEED``).
     """
     from seqnotes.plotting import use_book_style
 

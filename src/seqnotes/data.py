@@ -22,9 +22,11 @@ from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
     "CORPORA",
+    "CharCorpus",
     "CharVocab",
     "ContextStats",
     "autocorrelation",
+    "char_corpus",
     "clean_text",
     "context_stats",
     "corpus_files",
@@ -131,11 +133,21 @@ class CharVocab:
         self.stoi: dict[str, int] = {ch: i for i, ch in enumerate(self.itos) if i != self.unk_id}
 
     @classmethod
-    def from_text(cls, text: str) -> CharVocab:
-        """The vocabulary of every distinct character of ``text``."""
+    def from_text(cls, text: str, min_count: int = 1) -> CharVocab:
+        """The vocabulary of every character that occurs at least ``min_count`` times in ``text``.
+
+        With ``min_count=2`` the characters seen only once in the training text become
+        ``<unk>`` there too, so every model learns to predict ``<unk>`` (the book's rule for
+        every perplexity comparison, chapters 1, 2, 3 and 5).
+        """
         if not isinstance(text, str) or not text:
             raise ValueError("from_text needs a non-empty string")
-        return cls(text)
+        check_positive_int(min_count, "min_count")
+        counts = Counter(text)
+        kept = [ch for ch, n in counts.items() if n >= min_count]
+        if not kept:
+            raise ValueError(f"no character of the text occurs {min_count} or more times")
+        return cls(kept)
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -168,6 +180,31 @@ class CharVocab:
     def count_unknown(self, text: str) -> int:
         """How many characters of ``text`` are not in the vocabulary."""
         return sum(ch not in self.stoi for ch in text)
+
+
+@dataclass(frozen=True)
+class CharCorpus:
+    """The book's character corpus: one train/validation split and one vocabulary.
+
+    Chapters 1, 2, 3 and 5 all use :func:`char_corpus`, so their perplexities are comparable.
+    """
+
+    train: str  # training text
+    val: str  # validation text (the end of every document)
+    vocab: CharVocab  # characters seen at least twice in ``train``; the rest are <unk>
+    train_ids: torch.Tensor  # (N_train,) int64
+    val_ids: torch.Tensor  # (N_val,) int64
+
+
+def char_corpus(name: str = "all", val_fraction: float = 0.1, min_count: int = 2) -> CharCorpus:
+    """Load, split and encode the Korean corpus the way every language-model chapter does.
+
+    The characters that occur fewer than ``min_count`` times in the training text are mapped
+    to ``<unk>`` in both texts, so ``<unk>`` is a target every model has learned to predict.
+    """
+    train, val = train_val_split(load_documents(name), val_fraction)
+    vocab = CharVocab.from_text(train, min_count=min_count)
+    return CharCorpus(train, val, vocab, vocab.encode(train), vocab.encode(val))
 
 
 def _check_ids(ids: torch.Tensor, block_size: int) -> None:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqnotes.data import CharVocab, lm_windows
-from seqnotes.utils import check_positive_int, check_tensor
+from seqnotes.utils import check_positive_int, check_tensor, make_generator
 
 __all__ = ["LanguageModel", "evaluate", "generate", "sample_text"]
 
@@ -148,6 +148,6 @@ def sample_text(
         raise ValueError("prompt must be a non-empty string")
     device = next(model.parameters(), torch.empty(0)).device
     idx = vocab.encode(prompt)[None, :].to(device)  # (1, T0)
-    generator = torch.Generator().manual_seed(seed)
+    generator = make_generator(seed)
     out = generate(model, idx, max_new_tokens, temperature=temperature, top_k=top_k, generator=generator)
     return vocab.decode(out[0])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from seqnotes.utils import check_positive_int, check_tensor
+from seqnotes.utils import check_positive_int, check_tensor, make_generator
 
 __all__ = [
     "BOS_ID",
@@ -140,7 +140,7 @@ def make_split(
     for name, value in (("test_per_length", test_per_length), ("round_per_length", round_per_length)):
         if not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed)
     test: list[int] = []
     pools: dict[int, torch.Tensor] = {}
     for L in range(1, max_digits + 1):

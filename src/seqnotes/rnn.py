@@ -23,7 +23,7 @@ from torch import nn
 from seqnotes.data import lm_batches
 from seqnotes.lm import LanguageModel, evaluate
 from seqnotes.training import History, fit
-from seqnotes.utils import check_positive_int, check_tensor
+from seqnotes.utils import check_positive_int, check_tensor, make_generator
 
 __all__ = [
     "NONLINEARITIES",
@@ -334,10 +334,10 @@ def gradient_vs_distance(
     Returns ``(distance (T,), norms (T,))`` as :func:`state_gradient_norms`.
     """
     x = torch.randn(
-        batch_size, seq_len, input_size, generator=torch.Generator().manual_seed(seed)
+        batch_size, seq_len, input_size, generator=make_generator(seed)
     )  # (B, T, D)
     rnn = RNN(input_size, hidden_size, nonlinearity)
-    gaussian_init_(rnn, recurrent_scale, torch.Generator().manual_seed(seed + 1))
+    gaussian_init_(rnn, recurrent_scale, make_generator(seed + 1))
     return state_gradient_norms(rnn, x)
 
 
@@ -403,7 +403,7 @@ def train_char_lm(
     """
     return fit(
         model,
-        lm_batches(train_ids, block_size=32, batch_size=64, generator=torch.Generator().manual_seed(1)),
+        lm_batches(train_ids, block_size=32, batch_size=64, generator=make_generator(1)),
         steps=steps,
         lr=5e-3,
         clip_grad_norm=1.0,

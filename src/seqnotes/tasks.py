@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqnotes.training import History, fit
-from seqnotes.utils import check_positive_int, check_tensor
+from seqnotes.utils import check_positive_int, check_tensor, make_generator, seed_everything
 
 __all__ = [
     "BASELINE_MSE",
@@ -185,13 +185,13 @@ def train_adding(
     ``n_test`` examples come from their own generators (seeds ``seed + 1`` and ``seed + 2``),
     so every kind sees the same data. Returns an :class:`AddingResult`.
     """
-    torch.manual_seed(seed)
+    seed_everything(seed)
     layer = make_recurrent(kind, 2, hidden_size, impl)
     if forget_bias is not None:
         set_forget_bias_(layer, forget_bias)
     model = SequenceRegressor(layer, hidden_size)
-    train_gen = torch.Generator().manual_seed(seed + 1)
-    x_test, y_test = adding_problem(n_test, seq_len, torch.Generator().manual_seed(seed + 2))
+    train_gen = make_generator(seed + 1)
+    x_test, y_test = adding_problem(n_test, seq_len, make_generator(seed + 2))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     milestone = max(1, int(decay_at * steps))
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[milestone], gamma=0.1)

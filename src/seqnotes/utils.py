@@ -1,7 +1,13 @@
 """Reproducibility, device and small helpers shared by every chapter.
 
 Every notebook starts with :func:`seqnotes.book_setup`, which calls :func:`set_threads`
-and :func:`seed_everything` so that a re-run prints the same numbers bit for bit.
+and :func:`seed_everything` so that a re-run on the same machine prints the same numbers.
+
+Seeds: every random draw in the book goes through :func:`seed_everything` or
+:func:`make_generator`, both of which add the *seed offset* read from the environment
+variable ``SEQNOTES_SEED`` (default 0). The stored outputs are written with offset 0;
+``make test`` also runs every notebook with another offset, as a student's different run
+would, and every claim (assert) must still hold.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ __all__ = [
     "check_tensor",
     "count_parameters",
     "get_device",
+    "make_generator",
     "seed_everything",
+    "seed_offset",
     "set_threads",
     "show_source",
 ]
@@ -53,20 +61,52 @@ def set_threads(n: int = 1) -> None:
         pass
 
 
+def seed_offset() -> int:
+    """The seed offset from the environment variable ``SEQNOTES_SEED`` (0 when unset).
+
+    Every seed in the book is ``offset + k``: the stored outputs use offset 0, and setting
+    ``SEQNOTES_SEED=1`` re-runs every chapter with different random draws.
+    """
+    raw = os.environ.get("SEQNOTES_SEED", "").strip()
+    if not raw:
+        return 0
+    try:
+        offset = int(raw)
+    except ValueError:
+        raise ValueError(f"SEQNOTES_SEED must be a non-negative integer, got {raw!r}") from None
+    if not 0 <= offset < 2**31:
+        raise ValueError(f"SEQNOTES_SEED must be in [0, 2**31), got {offset}")
+    return offset
+
+
+def _check_seed(seed: object) -> int:
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**31:
+        raise ValueError(f"seed must be in [0, 2**31), got {seed}")
+    return seed + seed_offset()
+
+
+def make_generator(seed: int = 0) -> torch.Generator:
+    """A fresh CPU ``torch.Generator`` seeded with ``seed`` plus the book's seed offset.
+
+    Use it for every independent random stream (data, batches, sampling) so that
+    ``SEQNOTES_SEED`` changes all of them at once.
+    """
+    return torch.Generator().manual_seed(_check_seed(seed))
+
+
 def seed_everything(seed: int = 0) -> torch.Generator:
-    """Seed Python's ``random``, NumPy and torch (CPU and CUDA) with ``seed``.
+    """Seed Python's ``random``, NumPy and torch (CPU and CUDA) with ``seed`` plus the offset.
 
     Returns a fresh ``torch.Generator`` seeded with the same value, for code that wants
     its own random stream (e.g. data generation) independent of model initialisation.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)  # also seeds every CUDA device
-    return torch.Generator().manual_seed(seed)
+    full = _check_seed(seed)
+    random.seed(full)
+    np.random.seed(full)
+    torch.manual_seed(full)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(full)
 
 
 def get_device(prefer: str | None = None) -> torch.device:
