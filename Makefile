@@ -1,6 +1,8 @@
 # 시퀀스 모델 강의 노트 — one entry point for build, test, lint and benchmark.
 #   make book     build the HTML book (creates .venv on first use)
-#   make test     lint + unit tests + nbval over every notebook + built-HTML check in Chromium
+#   make test     lint + unit tests + nbval over every notebook + the student run in a fresh venv
+#                 + built-HTML and JupyterLab checks in Chromium
+#   make pdf      the PDF edition (XeLaTeX + kotex), linked from the HTML book
 #   make help     everything else
 
 SHELL := /bin/bash
@@ -21,28 +23,38 @@ JOBS ?= 2
 # itself, so a bare `pytest --nbval book/` gives the same answer as `make test`.
 # No CPU code-path pins: nbval compares only what every CPU reproduces (data, counts, closed
 # forms); outputs shaped by training are tagged nbval-ignore-output and checked by asserts.
-export SEQNOTES_DEVICE   := cpu
 export SEQNOTES_PROGRESS := 0
 export OMP_NUM_THREADS   := 1
 export MKL_NUM_THREADS   := 1
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-# The student's run (make test-student): another seed offset for every random draw and another
-# torch kernel path (ATEN_CPU_CAPABILITY=default stands in for another CPU); every cell must run
-# without error, i.e. every assert must hold. Outputs are not compared (--nbval-lax).
+# The student's run (make test-student): a kernel from a fresh venv (.venv-student) that has only
+# what the package declares (`pip install .` + ipykernel, no requirements.txt, no constraints), none
+# of the variables above, another seed offset for every random draw and another torch kernel path
+# (ATEN_CPU_CAPABILITY=default stands in for another CPU). Every cell must run without error, i.e.
+# every assert must hold. Outputs are not compared (--nbval-lax).
 STUDENT_SEED ?= 1
+SVENV  := .venv-student
+SSTAMP := $(SVENV)/.installed
+STUDENT_KERNEL := seqnotes-student
+PACKAGE_SOURCES := $(shell find src -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
+# pip picks a multi-GB CUDA build for an unpinned torch on Linux: install the CPU wheel first
+# (the same pin as requirements.txt), then the package, whose `torch>=2.4` it already satisfies.
+TORCH_PIN := $(shell grep -E '^torch==' requirements.txt)
 
 NBVAL := $(BIN)/pytest --nbval --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: help venv book test test-unit test-notebooks test-student test-html lint format execute lab serve \
-	bench lock chromium clean
+.PHONY: help venv student-venv book test test-unit test-notebooks test-student test-html test-lab lint format \
+	execute lab serve bench lock chromium pdf test-pdf latex clean
 
 help:
 	@echo "make book            build the HTML book into _build/html (creates .venv if missing)"
 	@echo "make test            lint, unit tests, nbval, the student run, browser check of the HTML"
 	@echo "make test-student    every notebook with another seed (STUDENT_SEED=1) and kernel path; no errors"
 	@echo "make execute [NB=..] re-execute notebooks in place (the only way outputs get written)"
+	@echo "make pdf             the PDF edition into _build/html/seqnotes.pdf (XeLaTeX + kotex)"
+	@echo "make test-pdf        check the PDF: chapter titles, fonts embedded, images, no tofu"
 	@echo "make lab             JupyterLab on book/ from the same environment (progress bars on)"
 	@echo "make serve           serve _build/html on http://127.0.0.1:8000"
 	@echo "make lint            ruff over src, tests, tools and the notebooks"
@@ -61,25 +73,51 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	@echo "책: $(CURDIR)/_build/html/index.html"
 
-test: book lint test-unit test-notebooks test-student test-html
+test: book lint test-unit test-notebooks test-student test-html test-lab
 
 test-unit: $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/browser -q -p no:cacheprovider
+	$(BIN)/pytest tests --ignore=tests/browser --ignore=tests/test_pdf.py -q -p no:cacheprovider
 
 test-notebooks: $(STAMP)
 	$(NBVAL) -q -n $(JOBS) --dist loadfile $(NB)
 
-test-student: $(STAMP)
-	SEQNOTES_SEED=$(STUDENT_SEED) ATEN_CPU_CAPABILITY=default $(BIN)/pytest --nbval-lax --nbval-current-env \
+# The fresh venv is made anew when pyproject.toml changes (a dependency may have been dropped) and
+# the package is reinstalled (not editable) when src/ changes. Its kernelspec stays in its own prefix
+# (found through JUPYTER_PATH), so `make lab` offers no second kernel.
+$(SVENV)/.created: pyproject.toml
+	rm -rf $(SVENV)
+	$(PYTHON) -m venv $(SVENV)
+	$(SVENV)/bin/python -m pip install --quiet --disable-pip-version-check "$(TORCH_PIN)"
+	$(SVENV)/bin/python -m pip install --quiet --disable-pip-version-check . ipykernel
+	@touch $@
+
+$(SSTAMP): $(SVENV)/.created $(PACKAGE_SOURCES) | $(STAMP)
+	$(SVENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall .
+	rm -rf build  # setuptools' in-tree build directory
+	$(SVENV)/bin/python -m ipykernel install --prefix $(abspath $(SVENV)) --name $(STUDENT_KERNEL) \
+		--display-name "seqnotes (student venv)"
+	@touch $@
+
+student-venv: $(SSTAMP)
+
+test-student: $(STAMP) $(SSTAMP)
+	env -u OMP_NUM_THREADS -u MKL_NUM_THREADS -u SEQNOTES_PROGRESS \
+		SEQNOTES_SEED=$(STUDENT_SEED) ATEN_CPU_CAPABILITY=default JUPYTER_PATH=$(abspath $(SVENV))/share/jupyter \
+		$(BIN)/pytest --nbval-lax --nbval-kernel-name $(STUDENT_KERNEL) \
 		-p no:cacheprovider -q -n $(JOBS) --dist loadfile $(NB)
 
 test-html: $(STAMP) chromium
 	@test -f _build/html/index.html || { echo "no _build/html: run 'make book' first"; exit 1; }
-	$(BIN)/pytest tests/browser -q -p no:cacheprovider -rs
+	$(BIN)/pytest tests/browser --ignore=tests/browser/test_lab.py -q -p no:cacheprovider -rs
+
+# JupyterLab as `make lab` starts it, driven by headless Chromium: a training cell's progress bar
+test-lab: $(STAMP) chromium
+	$(BIN)/pytest tests/browser/test_lab.py -q -p no:cacheprovider -rs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools book
 	$(BIN)/ruff format --check src tests tools
+	$(BIN)/actionlint
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests tools
@@ -97,7 +135,7 @@ execute: $(STAMP)
 	done
 
 lab: $(STAMP)
-	SEQNOTES_PROGRESS=1 SEQNOTES_DEVICE= $(BIN)/jupyter lab --notebook-dir=book \
+	SEQNOTES_PROGRESS=1 $(BIN)/jupyter lab --notebook-dir=book \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 serve:
@@ -122,6 +160,44 @@ chromium:
 			$$SUDO apt-get update -qq >/dev/null && \
 			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-nanum >/dev/null; \
 		fi; \
+	fi
+
+# The PDF edition: Sphinx's LaTeX builder, then XeLaTeX with kotex (Debian packages, see `latex`).
+# The PDF is also copied next to the HTML site, which links it from every page's header.
+# Built under _build/pdf (its own doctrees: an HTML build may run beside it).
+PDF_BUILD ?= _build/pdf
+LATEX_DIR := $(PDF_BUILD)/_build/latex
+PDF := $(LATEX_DIR)/book.pdf
+export SEQNOTES_PDF := $(abspath $(PDF))
+pdf: $(STAMP) latex
+	rm -rf $(PDF_BUILD)
+	$(BIN)/jupyter-book build . --builder latex -n --keep-going -q --path-output $(PDF_BUILD)
+	LATEXOPTS="-interaction=nonstopmode -halt-on-error" $(MAKE) -C $(LATEX_DIR) all-pdf \
+		LATEXMKOPTS="-silent" >$(LATEX_DIR)/xelatex.out 2>&1 \
+		|| { tail -40 $(LATEX_DIR)/xelatex.out; exit 1; }
+	mkdir -p _build/html && cp $(PDF) _build/html/seqnotes.pdf
+	@echo "PDF: $(abspath $(PDF)) ($$(du -h $(PDF) | cut -f1))"
+
+test-pdf: $(STAMP) latex
+	@test -f $(PDF) || { echo "no $(PDF): run 'make pdf' first"; exit 1; }
+	$(BIN)/pytest tests/test_pdf.py -q -p no:cacheprovider -rs
+
+# XeLaTeX, kotex, latexmk, the Korean/CJK/DejaVu fonts and poppler-utils (pdftotext, pdffonts) for the
+# PDF edition; Debian packages (texlive-fonts-recommended brings pzdr for hyperref).
+LATEX_PACKAGES := texlive-xetex texlive-lang-korean texlive-latex-extra texlive-fonts-recommended latexmk \
+	fonts-nanum fonts-noto-cjk fonts-dejavu-core fonts-dejavu-extra poppler-utils
+latex:
+	@if ! command -v xelatex >/dev/null 2>&1 || ! command -v latexmk >/dev/null 2>&1 \
+		|| ! command -v pdffonts >/dev/null 2>&1 || ! kpsewhich kotex.sty >/dev/null 2>&1 \
+		|| ! fc-list 2>/dev/null | grep -q "Noto Sans Mono CJK KR" || ! fc-list 2>/dev/null | grep -qi nanummyeongjo \
+		|| ! fc-list 2>/dev/null | grep -q "DejaVu Serif"; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=none; fi; \
+		if [ "$$SUDO" = none ] || ! command -v apt-get >/dev/null 2>&1; then \
+			echo "!!! cannot install the LaTeX packages here (no root/apt): install $(LATEX_PACKAGES)"; exit 1; \
+		fi; \
+		echo "installing XeLaTeX, kotex and fonts (Debian packages, a few minutes)"; \
+		$$SUDO apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(LATEX_PACKAGES) >/dev/null; \
 	fi
 
 clean:

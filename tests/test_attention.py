@@ -7,7 +7,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqnotes.attention import MultiHeadAttention, causal_mask, padding_mask, scaled_dot_product_attention
+from seqnotes.attention import (
+    MultiHeadAttention,
+    best_time,
+    causal_mask,
+    num_threads,
+    padding_mask,
+    scaled_dot_product_attention,
+)
 
 ATOL = 1e-5
 
@@ -163,3 +170,26 @@ def test_bad_inputs_name_the_expected_shape() -> None:
         causal_mask(0)
     with pytest.raises(ValueError, match=r"lengths must be in \[0, T=4\]"):
         padding_mask(torch.tensor([5]), 4)
+
+
+def test_best_time_is_the_minimum_in_ms() -> None:
+    calls = []
+    ms = best_time(lambda: calls.append(1), repeats=3)
+    assert len(calls) == 3 and 0 <= ms < 1000
+    with pytest.raises(TypeError, match="callable"):
+        best_time(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="repeats must be a positive int"):
+        best_time(lambda: None, repeats=0)
+
+
+def test_num_threads_restores_the_old_number() -> None:
+    old = torch.get_num_threads()
+    with num_threads(2) as n:
+        assert n == 2 and torch.get_num_threads() == 2
+    assert torch.get_num_threads() == old
+    with pytest.raises(RuntimeError), num_threads(2):
+        raise RuntimeError("restored even on error")
+    assert torch.get_num_threads() == old
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        with num_threads(0):
+            pass

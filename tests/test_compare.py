@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -12,11 +14,14 @@ from seqnotes.attention import MultiHeadAttention, causal_mask
 from seqnotes.compare import (
     CausalSelfAttention,
     InterpolatedLM,
+    LMRecipe,
     context_sensitivity,
     graph_depth,
     input_gradient_norms,
     saved_tensor_bytes,
+    seed_summary,
     timed_fit,
+    train_lm,
 )
 from seqnotes.data import CharVocab, lm_batches
 from seqnotes.lm import LanguageModel, evaluate, sample_text
@@ -323,3 +328,66 @@ def test_saved_tensor_bytes_of_an_rnn_is_one_state_per_step() -> None:
     rnn, x = RNN(8, 16), torch.randn(4, 10, 8)
     saved = saved_tensor_bytes(lambda: rnn(x), exclude=[*rnn.parameters(), x])
     assert saved == 11 * 4 * 16 * 4  # (T + 1) * B * H float32 numbers: h_0..h_T
+
+
+# --- LMRecipe, train_lm, seed_summary --------------------------------------------------------
+
+
+def _recipe(steps: int = 4) -> LMRecipe:
+    return LMRecipe(
+        lambda: RNNLanguageModel(CharRNNConfig(vocab_size=V, embed_dim=4, hidden_size=8)), 1e-2, steps
+    )
+
+
+def test_train_lm_is_reproducible_for_a_seed_and_differs_across_seeds() -> None:
+    ids = _ids(600)
+    kwargs = {"block_size": 8, "batch_size": 4, "evals": 2}
+    _, a = train_lm(_recipe(), ids, ids, seed=0, **kwargs)
+    _, b = train_lm(_recipe(), ids, ids, seed=0, **kwargs)
+    _, c = train_lm(_recipe(), ids, ids, seed=1, **kwargs)
+    assert a.history.loss == b.history.loss and a.history.loss != c.history.loss
+    assert len(a.history.steps) == 4 and a.history.eval_steps == [2, 4]
+    assert a.history.evals["perplexity"][-1] == pytest.approx(math.exp(a.history.evals["loss"][-1]))
+
+
+def test_train_lm_gives_every_model_of_a_seed_the_same_batches() -> None:
+    seen: list[list[torch.Tensor]] = [[], []]
+
+    class Recorder(RNNLanguageModel):
+        def forward(self, idx, targets=None):  # type: ignore[no-untyped-def]
+            if self.training:
+                seen[self.slot].append(idx.clone())
+            return super().forward(idx, targets)
+
+    def make(slot: int, hidden: int) -> Callable[[], nn.Module]:
+        def build() -> nn.Module:
+            model = Recorder(CharRNNConfig(vocab_size=V, embed_dim=4, hidden_size=hidden))
+            model.slot = slot
+            return model
+
+        return build
+
+    ids = _ids(600)
+    for slot, hidden in ((0, 8), (1, 16)):
+        train_lm(LMRecipe(make(slot, hidden), 1e-2, 3), ids, ids, seed=5, block_size=8, batch_size=4)
+    assert all(torch.equal(x, y) for x, y in zip(seen[0], seen[1], strict=True)) and len(seen[0]) == 3
+
+
+def test_lm_recipe_and_train_lm_reject_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="make must be callable"):
+        LMRecipe("rnn", 1e-2, 4)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="lr must be a number"):
+        LMRecipe(lambda: nn.Linear(1, 1), 2.0, 4)
+    with pytest.raises(ValueError, match="steps must be a positive int"):
+        LMRecipe(lambda: nn.Linear(1, 1), 1e-2, 0)
+    with pytest.raises(TypeError, match="recipe must be an LMRecipe"):
+        train_lm((lambda: None, 1e-2, 4), _ids(), _ids(), seed=0)  # type: ignore[arg-type]
+
+
+def test_seed_summary() -> None:
+    assert seed_summary([3.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0}
+    assert seed_summary([4, 1, 2, 3])["median"] == 2.5
+    with pytest.raises(ValueError, match="non-empty sequence of finite numbers"):
+        seed_summary([])
+    with pytest.raises(ValueError, match="finite"):
+        seed_summary([1.0, float("nan")])

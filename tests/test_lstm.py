@@ -228,3 +228,42 @@ def test_lstm_diagram_draws() -> None:
     ax = draw_lstm_cell()
     texts = {t.get_text() for t in ax.texts}
     assert {"망각", "입력", "후보", "출력"} <= texts
+
+
+def test_cell_gradient_paths_full_matches_state_gradient_norms():
+    from seqnotes.lstm import cell_gradient_paths
+    from seqnotes.rnn import state_gradient_norms
+
+    torch.manual_seed(0)
+    layer = LSTM(3, 5)
+    x = torch.randn(4, 12, 3)
+    paths = cell_gradient_paths(layer, x)
+    reference = state_gradient_norms(layer, x, which="c")[1].flip(0)
+    torch.testing.assert_close(paths["full"].float(), reference, rtol=1e-4, atol=1e-7)
+    assert paths["direct"].shape == (12,) and paths["tanh_slope"].shape == (12,)
+    # distance 0: only the direct path exists (dL/dc_T through h_T = o_T tanh(c_T))
+    torch.testing.assert_close(paths["direct"][0], paths["full"][0])
+    assert float(paths["h_paths"][0]) == 0
+
+
+def test_cell_gradient_paths_direct_is_forget_gate_product():
+    from seqnotes.lstm import cell_gradient_paths
+
+    torch.manual_seed(1)
+    layer = LSTM(2, 1)
+    with torch.no_grad():
+        layer.cell.weight_hh.zero_()  # no h-paths at all: the direct path is everything
+    x = torch.randn(1, 6, 2)
+    paths = cell_gradient_paths(layer, x)
+    torch.testing.assert_close(paths["direct"], paths["full"])
+    f = layer(x, return_gates=True)[2]["f"][0, :, 0]  # (6,)
+    ratio = paths["direct"][1] / paths["direct"][0]
+    torch.testing.assert_close(ratio.float(), f[-1], rtol=1e-5, atol=1e-7)
+
+
+def test_cell_gradient_paths_needs_lstm():
+    from seqnotes.lstm import cell_gradient_paths
+    from seqnotes.rnn import RNN
+
+    with pytest.raises(TypeError, match="LSTM"):
+        cell_gradient_paths(RNN(2, 3), torch.randn(1, 4, 2))

@@ -224,3 +224,28 @@ def test_num_counts_counts_every_seen_pair() -> None:
     with pytest.raises(RuntimeError, match="no counts yet"):
         NGramLM(V, order=2).num_counts()
     assert math.isfinite(evaluate(model, ids, block_size=16)["perplexity"])
+
+
+def test_count_ngrams_is_csr_of_the_pair_counts() -> None:
+    from seqnotes.markov import count_ngrams
+
+    ids = torch.tensor([1, 2, 1, 2, 1, 3])  # contexts of length 1: 1 -> 2, 2 -> 1, 1 -> 2, 2 -> 1, 1 -> 3
+    table = count_ngrams(ids, 1, 4)
+    row = table.index[(1,)]
+    lo, hi = int(table.crow[row]), int(table.crow[row + 1])
+    counts = dict(zip(table.cols[lo:hi].tolist(), table.values[lo:hi].tolist(), strict=True))
+    assert counts == {2: 2.0, 3: 1.0}
+    assert float(table.totals[row]) == 3.0
+    assert len(count_ngrams(ids, 0, 4).index) == 1  # the one empty context
+    with pytest.raises(ValueError, match="context length"):
+        count_ngrams(ids, 6, 4)
+
+
+def test_context_probs_checks_its_contexts() -> None:
+    model = NGramLM(V, order=2, k=0.1).fit(_train_ids())
+    probs = model.context_probs(torch.tensor([[1], [0]]))  # (2, V)
+    assert probs.shape == (2, V) and torch.allclose(probs.sum(-1), torch.ones(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="at most 1 ids"):
+        model.context_probs(torch.tensor([[1, 2]]))
+    with pytest.raises(TypeError, match="dtype"):
+        model.context_probs(torch.tensor([[1.0]]))

@@ -262,3 +262,35 @@ def test_unrolled_rnn_diagram_draws_and_checks_its_argument() -> None:
     assert len(ax.patches) > 10 and not ax.axison
     with pytest.raises(ValueError, match=r"steps must be an int in \[3, 8\]"):
         draw_unrolled_rnn(steps=2)
+
+
+def test_gradient_vs_distance_is_built_from_its_public_parts() -> None:
+    from seqnotes.rnn import gaussian_rnn, gradient_vs_distance, probe_inputs, spectral_norm
+
+    d, norms = gradient_vs_distance("tanh", 2.0, seq_len=20, hidden_size=16, seed=3)
+    rnn = gaussian_rnn("tanh", 2.0, hidden_size=16, seed=3)
+    _, again = state_gradient_norms(rnn, probe_inputs(32, 20, 16, seed=3))
+    assert torch.equal(norms, again) and d.tolist() == list(range(19, -1, -1))
+    w = rnn.cell.weight_hh.detach()
+    assert spectral_norm(w) == pytest.approx(float(torch.linalg.svdvals(w.double())[0]))
+    assert spectral_norm(w) >= spectral_radius(w) - 1e-9  # ||W||_2 bounds every |eigenvalue|
+    with pytest.raises(ValueError, match="w must have shape"):
+        spectral_norm(torch.ones(2, 3))
+
+
+def test_target_probs_agree_with_evaluate_and_brackets_are_counted_in_window() -> None:
+    from seqnotes.markov import NGramLM
+    from seqnotes.rnn import closing_bracket_probs, target_probs
+
+    ids = torch.tensor([0, 1, 2, 3, 2, 1, 1, 3, 0, 1, 2, 2, 3, 3, 1, 0, 2, 3, 1, 1, 0])  # 1 = "(", 3 = ")"
+    model = NGramLM(4, order=2, k=0.5).fit(ids)
+    p = target_probs(model, ids, block_size=5)  # (4, 5)
+    assert p.shape == (4, 5)
+    assert math.exp(-float(p.log().mean())) == pytest.approx(evaluate(model, ids, block_size=5)["perplexity"])
+    d, probs = closing_bracket_probs(model, ids, open_id=1, close_id=3, block_size=5)
+    # pairs (open, close): (1, 3), (6, 7), (9, 12), (5, 13), (14, 17). Position j is predicted in
+    # window (j - 1) // 5; only pairs whose opening bracket lies in that window count: (1, 3), (6, 7).
+    assert d.tolist() == [2, 1]
+    assert probs.tolist() == pytest.approx([float(p.flatten()[j - 1]) for j in (3, 7)])
+    with pytest.raises(ValueError, match="differ"):
+        closing_bracket_probs(model, ids, open_id=1, close_id=1)

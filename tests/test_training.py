@@ -147,3 +147,33 @@ def test_fit_without_clipping_leaves_huge_gradients_untouched() -> None:
     )
     assert math.isinf(history.grad_norm[0])
     assert torch.equal(model.weight.grad, x)
+
+
+def test_evaluated_loss_is_reachable_apart_from_the_training_loss() -> None:
+    x, y = data()
+    history = fit(
+        Regressor(), lambda step: (x, y), steps=20, lr=0.1, eval_fn=lambda m: {"loss": 123.0}, eval_every=10
+    )
+    assert history["loss"] == history.loss  # per-step training loss
+    assert history["eval:loss"] == history.evals["loss"] == [123.0, 123.0]
+    assert history.eval_series("loss") == ([10, 20], [123.0, 123.0])
+    assert history.series("eval:loss")[0] == history.eval_steps
+    assert history.last("eval:loss") == 123.0
+    with pytest.raises(KeyError, match="evaluated"):
+        history.eval_series("perplexity")
+    with pytest.raises(KeyError, match="eval:loss"):
+        history.series("accuracy")
+
+
+def test_plot_history_draws_per_step_and_evaluated_loss() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from seqnotes.plotting import plot_history
+
+    x, y = data()
+    history = fit(Regressor(), lambda step: (x, y), steps=20, eval_fn=lambda m: {"loss": 1.0}, eval_every=5)
+    ax = plot_history(history, ["loss", "eval:loss"], smooth=3)
+    train_line, eval_line = ax.get_lines()
+    assert len(train_line.get_xdata()) == 18 and list(eval_line.get_xdata()) == [5, 10, 15, 20]
+    assert list(eval_line.get_ydata()) == [1.0] * 4

@@ -10,7 +10,6 @@ from torch import nn
 from seqnotes import (
     book_setup,
     count_parameters,
-    get_device,
     make_generator,
     seed_everything,
     seed_offset,
@@ -70,22 +69,6 @@ def test_set_threads() -> None:
     assert torch.get_num_threads() == 1
     with pytest.raises(ValueError, match="positive int"):
         set_threads(0)
-
-
-def test_get_device_defaults_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEQNOTES_DEVICE", "cpu")
-    assert get_device() == torch.device("cpu")
-    assert get_device("cpu") == torch.device("cpu")
-    monkeypatch.delenv("SEQNOTES_DEVICE")
-    assert get_device().type in {"cpu", "cuda", "mps"}
-    with pytest.raises(ValueError, match="one of"):
-        get_device("tpu")
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-def test_get_device_refuses_missing_cuda() -> None:
-    with pytest.raises(ValueError, match="cuda"):
-        get_device("cuda")
 
 
 def test_count_parameters() -> None:

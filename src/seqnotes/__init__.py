@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from seqnotes.utils import (
     count_parameters,
-    get_device,
     make_generator,
     seed_everything,
     seed_offset,
@@ -20,7 +19,6 @@ __all__ = [
     "__version__",
     "book_setup",
     "count_parameters",
-    "get_device",
     "make_generator",
     "seed_everything",
     "seed_offset",

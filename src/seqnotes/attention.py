@@ -15,6 +15,9 @@ attention is allowed**, like ``torch.nn.functional.scaled_dot_product_attention`
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -23,8 +26,10 @@ from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
     "MultiHeadAttention",
+    "best_time",
     "causal_mask",
     "check_mask",
+    "num_threads",
     "padding_mask",
     "scaled_dot_product_attention",
 ]
@@ -205,3 +210,36 @@ class MultiHeadAttention(nn.Module):
             ours.out_proj.weight.copy_(m.out_proj.weight)
             ours.out_proj.bias.copy_(m.out_proj.bias)
         return ours.to(m.in_proj_weight.device, m.in_proj_weight.dtype)
+
+
+def best_time(fn: Callable[[], object], repeats: int = 5) -> float:
+    """The shortest wall-clock time of ``repeats`` calls of ``fn()``, in milliseconds.
+
+    The minimum, not the mean: other processes can only make a run slower, so the shortest
+    run is the best estimate of what the computation itself costs.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a callable taking no arguments, got {type(fn).__name__}")
+    check_positive_int(repeats, "repeats")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * min(times)
+
+
+@contextmanager
+def num_threads(n: int) -> Iterator[int]:
+    """Let torch use ``n`` intra-op threads inside the ``with`` block, then restore the old number.
+
+    The book runs on one thread (``book_setup``); this lets one measurement use what a
+    multi-core machine offers without changing the rest of the notebook.
+    """
+    check_positive_int(n, "n")
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(old)

@@ -4,6 +4,9 @@
   probabilities of several language models) as a :class:`seqnotes.lm.LanguageModel`.
 - :func:`timed_fit`: :func:`seqnotes.training.fit` plus the wall-clock training time
   (evaluation excluded) at every evaluation, for perplexity-against-time plots.
+- :class:`LMRecipe` and :func:`train_lm`: the one training recipe every network of the
+  chapter gets (same batches, AdamW, warm-up + cosine, clipping), for any seed.
+- :func:`seed_summary`: median, min and max of a statistic over seeds.
 - :func:`context_sensitivity`: how much a model's next-symbol distribution changes when the
   symbol ``d`` positions back is replaced: the context a trained model actually uses.
 - :class:`CausalSelfAttention`: one masked self-attention layer with the interface of a
@@ -27,19 +30,24 @@ import torch
 from torch import nn
 
 from seqnotes.attention import MultiHeadAttention, causal_mask
-from seqnotes.lm import LanguageModel
+from seqnotes.data import lm_batches
+from seqnotes.lm import LanguageModel, evaluate
 from seqnotes.training import History, fit
-from seqnotes.utils import check_positive_int, check_tensor
+from seqnotes.transformer import warmup_cosine
+from seqnotes.utils import check_positive_int, check_tensor, make_generator, seed_everything
 
 __all__ = [
     "CausalSelfAttention",
     "InterpolatedLM",
+    "LMRecipe",
     "TimedRun",
     "context_sensitivity",
     "graph_depth",
     "input_gradient_norms",
     "saved_tensor_bytes",
+    "seed_summary",
     "timed_fit",
+    "train_lm",
 ]
 
 
@@ -154,6 +162,71 @@ def timed_fit(
     )
     total = clock() - start
     return TimedRun(history, total - spent_in_eval, spent_in_eval, marks)
+
+
+@dataclass(frozen=True)
+class LMRecipe:
+    """How one network is built and trained: ``make()`` builds it, ``lr`` is the peak
+    learning rate and ``steps`` the fixed number of training steps (never a clock)."""
+
+    make: Callable[[], nn.Module]
+    lr: float
+    steps: int
+
+    def __post_init__(self) -> None:
+        if not callable(self.make):
+            raise TypeError("make must be callable: make() -> a language model")
+        if not isinstance(self.lr, int | float) or isinstance(self.lr, bool) or not 0 < self.lr < 1:
+            raise ValueError(f"lr must be a number in (0, 1), got {self.lr!r}")
+        check_positive_int(self.steps, "steps")
+
+
+def train_lm(
+    recipe: LMRecipe,
+    train_ids: torch.Tensor,
+    val_ids: torch.Tensor,
+    *,
+    seed: int,
+    block_size: int = 128,
+    batch_size: int = 8,
+    evals: int = 8,
+) -> tuple[nn.Module, TimedRun]:
+    """Train ``recipe.make()`` with Chapter 5's recipe; returns ``(model, TimedRun)``.
+
+    ``seed`` seeds the initial weights (:func:`seqnotes.seed_everything`) and the batches
+    (:func:`seqnotes.make_generator` with ``seed + 1``), so all models given one seed see the
+    same batches in the same order. The recipe is Chapter 4's: AdamW without weight decay,
+    linear warm-up for the first 10 % of the steps then cosine decay, gradient clipping at
+    1.0. The validation perplexity is evaluated ``evals`` times (and after the last step).
+    """
+    if not isinstance(recipe, LMRecipe):
+        raise TypeError(f"recipe must be an LMRecipe, got {type(recipe).__name__}")
+    check_positive_int(evals, "evals")
+    seed_everything(seed)
+    model = recipe.make()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=0.0)
+    run = timed_fit(
+        model,
+        lm_batches(train_ids, block_size, batch_size, make_generator(seed + 1)),
+        steps=recipe.steps,
+        optimizer=optimizer,
+        scheduler=warmup_cosine(optimizer, recipe.steps // 10, recipe.steps),
+        clip_grad_norm=1.0,
+        eval_fn=lambda m: evaluate(m, val_ids, block_size=block_size),
+        eval_every=max(1, recipe.steps // evals),
+    )
+    return model, run
+
+
+def seed_summary(values: Sequence[float]) -> dict[str, float]:
+    """``{"median", "min", "max"}`` of one statistic measured over several seeds."""
+    values = [float(v) for v in values]
+    if not values or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"values must be a non-empty sequence of finite numbers, got {values}")
+    ordered = sorted(values)
+    n = len(ordered)
+    median = ordered[n // 2] if n % 2 else 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])
+    return {"median": median, "min": ordered[0], "max": ordered[-1]}
 
 
 # ----------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ __all__ = [
     "autocorrelation",
     "char_corpus",
     "clean_text",
+    "context_coverage",
     "context_stats",
     "corpus_files",
     "lm_batches",
@@ -355,3 +356,23 @@ def unseen_context_fraction(train: str, val: str, k: int) -> float:
     seen = {train[i : i + k] for i in range(len(train) - k + 1)}
     windows = [val[i : i + k] for i in range(len(val) - k + 1)]
     return sum(w not in seen for w in windows) / len(windows)
+
+
+def context_coverage(train: str, val: str, k: int) -> dict[str, float]:
+    """How often ``train`` holds the context of each validation position, by position.
+
+    For every length-``k`` substring of ``val`` (the context a model with ``k`` symbols of
+    past sees there), count its occurrences in ``train``. Returns the fractions of those
+    validation positions whose context occurs ``"unseen"`` (0 times), ``"once"`` (1 time)
+    and ``"more"`` (2 or more times) in ``train``; they sum to 1. Unlike
+    :attr:`ContextStats.singleton_fraction` (a share of context *types*), these are shares
+    of the positions a model is scored on.
+    """
+    _check_k(train, k)
+    _check_k(val, k)
+    counts = Counter(train[i : i + k] for i in range(len(train) - k + 1))
+    seen = [counts.get(val[i : i + k], 0) for i in range(len(val) - k + 1)]
+    n = len(seen)
+    once = sum(c == 1 for c in seen)
+    unseen = sum(c == 0 for c in seen)
+    return {"unseen": unseen / n, "once": once / n, "more": (n - unseen - once) / n}

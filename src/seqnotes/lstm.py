@@ -35,6 +35,7 @@ __all__ = [
     "LSTMCell",
     "LSTMLanguageModel",
     "LSTMSequence",
+    "cell_gradient_paths",
     "time_forward_backward",
 ]
 
@@ -342,6 +343,46 @@ class GRU(nn.Module):
             gru.cell.bias_ih.copy_(m.bias_ih_l0)
             gru.cell.bias_hh.copy_(m.bias_hh_l0)
         return gru
+
+
+def cell_gradient_paths(layer: LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``||dL/dc_t||`` split into the direct cell-state path and the paths through ``h``.
+
+    With ``L = sum(h_T)`` the gradient reaches ``c_t`` along two kinds of paths: the
+    **direct** one, ``c_t -> c_{t+1} -> ... -> c_T`` through ``c = f * c + i * g`` only (each
+    step multiplies by the forget gate), and the paths that leave the cell state through
+    ``h_t = o_t * tanh(c_t)`` into the next step's gates and candidate. Running the recurrence
+    a second time with ``h_{t-1}`` detached inside the gates keeps only the direct path.
+
+    Returns a dict of ``(T,)`` tensors indexed by the distance ``d = T - t`` (index 0 is the
+    last step): ``"full"`` and ``"direct"`` (batch mean of the per-example L2 norm),
+    ``"h_paths"`` (the norm of their difference) and ``"tanh_slope"`` (the mean of
+    ``tanh'(c_t) = 1 - tanh(c_t)^2`` at that step, the factor on the way ``c_t -> h_t``).
+    """
+    if not isinstance(layer, LSTM):
+        raise TypeError(f"layer must be a seqnotes.lstm.LSTM, got {type(layer).__name__}")
+    xw, state = layer._prepare(x, None)  # (B, T, 4H), (h0, c0)
+    grads, cells = {}, None
+    for name, detach in (("full", False), ("direct", True)):
+        h, c = state
+        nodes = []
+        for t in range(xw.size(1)):
+            z = torch.addmm(xw[:, t], h.detach() if detach else h, layer.cell.weight_hh.T)  # (B, 4H)
+            i, f, _, o = torch.sigmoid(z).chunk(4, dim=-1)  # 3 x (B, H)
+            g = torch.tanh(z.chunk(4, dim=-1)[2])  # (B, H)
+            c = f * c + i * g  # (B, H)
+            h = o * torch.tanh(c)  # (B, H)
+            nodes.append(c)
+        grads[name] = torch.autograd.grad(h.sum(), nodes)  # T x (B, H)
+        cells = nodes
+    norm = lambda gs: torch.stack([g.double().norm(dim=-1).mean() for g in gs]).flip(0)  # noqa: E731
+    slope = torch.stack([1 - torch.tanh(c.detach()).pow(2).mean() for c in cells]).flip(0)  # (T,)
+    return {
+        "full": norm(grads["full"]),
+        "direct": norm(grads["direct"]),
+        "h_paths": norm([a - b for a, b in zip(grads["full"], grads["direct"], strict=True)]),
+        "tanh_slope": slope,
+    }
 
 
 def time_forward_backward(

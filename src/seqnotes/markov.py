@@ -30,14 +30,23 @@ import torch
 from seqnotes.lm import LanguageModel
 from seqnotes.utils import check_positive_int, check_tensor
 
-__all__ = ["NGramLM", "bracket_depth", "bracket_spans", "longest_copied_span", "next_symbol_counts", "scan"]
+__all__ = [
+    "CountTable",
+    "NGramLM",
+    "bracket_depth",
+    "bracket_spans",
+    "count_ngrams",
+    "longest_copied_span",
+    "next_symbol_counts",
+    "scan",
+]
 
 
 @dataclass
-class _CountTable:
-    """Counts of one context length ``c``: a sparse (contexts, V) matrix in CSR form.
+class CountTable:
+    """Counts of one context length ``m``: a sparse (contexts, V) matrix in CSR form.
 
-    ``index`` maps a context (a tuple of ``c`` ids) to its row; row ``r`` holds the
+    ``index`` maps a context (a tuple of ``m`` ids) to its row; row ``r`` holds the
     next-symbol counts ``values[crow[r]:crow[r+1]]`` at columns ``cols[crow[r]:crow[r+1]]``;
     ``totals[r]`` is their sum, the number of times the context was followed by a symbol.
     """
@@ -49,22 +58,29 @@ class _CountTable:
     totals: torch.Tensor  # (R,) float64
 
 
-def _count(ids: torch.Tensor, c: int, vocab_size: int) -> _CountTable:
-    """Count every (context of length ``c``, next symbol) pair of ``ids (N,)``."""
-    grams = ids.unfold(0, c + 1, 1)  # (N - c, c + 1): context followed by the next symbol
-    if c == 0:
+def count_ngrams(ids: torch.Tensor, m: int, vocab_size: int) -> CountTable:
+    """Count every (context of length ``m``, next symbol) pair of ``ids (N,)``.
+
+    Only the pairs that occur are stored (CSR form): most of the ``V**m x V`` table is zero.
+    """
+    check_tensor(ids, "ids", ("N",), dtype=torch.long)
+    if not isinstance(m, int) or isinstance(m, bool) or not 0 <= m < len(ids):
+        raise ValueError(f"m (context length) must be an int in [0, len(ids) - 1], got {m!r}")
+    check_positive_int(vocab_size, "vocab_size")
+    grams = ids.unfold(0, m + 1, 1)  # (N - m, m + 1): context followed by the next symbol
+    if m == 0:
         contexts = grams.new_zeros(1, 0)  # (1, 0): the one empty context
         inverse = grams.new_zeros(len(grams))  # (N,)
     else:
-        contexts, inverse = torch.unique(grams[:, :c], dim=0, return_inverse=True)  # (R, c), (N - c,)
-    pairs, counts = torch.unique(inverse * vocab_size + grams[:, c], return_counts=True)  # (nnz,), (nnz,)
+        contexts, inverse = torch.unique(grams[:, :m], dim=0, return_inverse=True)  # (R, m), (N - m,)
+    pairs, counts = torch.unique(inverse * vocab_size + grams[:, m], return_counts=True)  # (nnz,), (nnz,)
     rows, cols = pairs // vocab_size, pairs % vocab_size  # (nnz,), (nnz,)
     n_rows = len(contexts)
     crow = torch.zeros(n_rows + 1, dtype=torch.long)  # (R + 1,)
     crow[1:] = torch.cumsum(torch.bincount(rows, minlength=n_rows), dim=0)
     totals = torch.bincount(inverse, minlength=n_rows).double()  # (R,)
     index = {tuple(row): r for r, row in enumerate(contexts.tolist())}
-    return _CountTable(index, crow, cols, counts.double(), totals)
+    return CountTable(index, crow, cols, counts.double(), totals)
 
 
 class NGramLM(LanguageModel):
@@ -90,7 +106,7 @@ class NGramLM(LanguageModel):
         self.order = order
         self.k = float(k)
         self.context_size = max(1, order - 1)  # generate() crops the context to this
-        self._tables: list[_CountTable] = []  # one per context length 0 .. order-1
+        self._tables: list[CountTable] = []  # one per context length 0 .. order-1
 
     def __repr__(self) -> str:
         state = "fitted" if self.fitted else "not fitted"
@@ -113,7 +129,7 @@ class NGramLM(LanguageModel):
                 f"ids values must be in [0, {self.vocab_size}), got [{int(ids.min())}, {int(ids.max())}]"
             )
         ids = ids.cpu()
-        self._tables = [_count(ids, c, self.vocab_size) for c in range(self.order)]
+        self._tables = [count_ngrams(ids, m, self.vocab_size) for m in range(self.order)]
         return self
 
     def with_order(self, order: int, k: float | None = None) -> NGramLM:
@@ -153,12 +169,27 @@ class NGramLM(LanguageModel):
         if not self.fitted:
             raise RuntimeError("the n-gram model has no counts yet: call model.fit(train_ids) first")
 
-    def _context_probs(self, contexts: torch.Tensor) -> torch.Tensor:
-        """Smoothed next-symbol probabilities (float64) for ``contexts (N, c)`` -> ``(N, V)``."""
-        n, c = contexts.shape
-        table = self._tables[c]
+    def context_probs(self, contexts: torch.Tensor) -> torch.Tensor:
+        """Smoothed next-symbol probabilities (float64) for ``contexts (N, m)`` -> ``(N, V)``.
+
+        Every row holds contexts of the same length ``m < n``; unseen contexts get ``1 / V``.
+        """
+        check_tensor(contexts, "contexts", ("N", "m"), dtype=torch.long)
+        self._check_fitted()
+        if contexts.shape[1] >= self.order:
+            raise ValueError(
+                f"contexts of an order-{self.order} model hold at most {self.order - 1} ids, "
+                f"got {contexts.shape[1]}"
+            )
+        return self._probs(contexts)
+
+    def _probs(self, contexts: torch.Tensor) -> torch.Tensor:
+        """:meth:`context_probs` without the checks (the hot path of :meth:`forward`)."""
+        n, m = contexts.shape
+        table = self._tables[m]
+        lookup = table.index.get
         rows = torch.tensor(
-            [table.index.get(tuple(ctx), -1) for ctx in contexts.tolist()], dtype=torch.long
+            [lookup(ctx, -1) for ctx in map(tuple, contexts.tolist())], dtype=torch.long
         )  # (N,), -1 = never seen in training
         counts = torch.zeros(n, self.vocab_size, dtype=torch.float64)  # (N, V)
         totals = torch.zeros(n, dtype=torch.float64)  # (N,)
@@ -173,11 +204,12 @@ class NGramLM(LanguageModel):
             within = torch.arange(int(lengths.sum())) - torch.repeat_interleave(first, lengths)  # (nnz_q,)
             entry = torch.repeat_interleave(starts, lengths) + within  # (nnz_q,) into cols/values
             counts[owner, table.cols[entry]] = table.values[entry]
-        return (counts + self.k) / (totals + self.k * self.vocab_size)[:, None]  # (N, V), rows sum to 1
+        counts += self.k  # add-k, in place: (N, V) is the largest tensor here
+        return counts.div_((totals + self.k * self.vocab_size)[:, None])  # (N, V), rows sum to 1
 
     def _context_log_probs(self, contexts: torch.Tensor) -> torch.Tensor:
-        """``log`` of :meth:`_context_probs` as float32 logits: ``(N, c)`` -> ``(N, V)``."""
-        return self._context_probs(contexts).log().float()
+        """``log`` of :meth:`context_probs` as float32 logits: ``(N, m)`` -> ``(N, V)``."""
+        return self._probs(contexts).float().log_()
 
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None
@@ -214,8 +246,8 @@ class NGramLM(LanguageModel):
         if len(context) and (int(context.min()) < 0 or int(context.max()) >= self.vocab_size):
             raise ValueError(f"context values must be in [0, {self.vocab_size})")
         self._check_fitted()
-        recent = context[max(0, len(context) - (self.order - 1)) :].cpu()  # (c,), c <= n-1
-        return self._context_probs(recent[None])[0]  # (V,)
+        recent = context[max(0, len(context) - (self.order - 1)) :].cpu()  # (m,), m <= n-1
+        return self._probs(recent[None])[0]  # (V,)
 
 
 T_state = TypeVar("T_state")

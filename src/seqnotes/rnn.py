@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from seqnotes.data import lm_batches
+from seqnotes.data import lm_batches, lm_windows
 from seqnotes.lm import LanguageModel, evaluate
 from seqnotes.training import History, fit
 from seqnotes.utils import check_positive_int, check_tensor, make_generator
@@ -33,10 +33,15 @@ __all__ = [
     "RNNLanguageModel",
     "RecurrentLanguageModel",
     "bptt",
+    "closing_bracket_probs",
     "gaussian_init_",
+    "gaussian_rnn",
     "gradient_vs_distance",
+    "probe_inputs",
+    "spectral_norm",
     "spectral_radius",
     "state_gradient_norms",
+    "target_probs",
     "train_char_lm",
 ]
 
@@ -328,17 +333,41 @@ def gradient_vs_distance(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The Chapter 2 experiment: ``||dL/dh_t||`` against ``T - t`` for one untrained RNN.
 
-    The RNN is initialised by :func:`gaussian_init_` (spectral radius about
-    ``recurrent_scale``) and reads a batch of standard normal inputs. The inputs use ``seed``
-    and the weights ``seed + 1``, so every nonlinearity and scale sees the same inputs.
+    The RNN is :func:`gaussian_rnn` (spectral radius about ``recurrent_scale``, weights from
+    ``seed + 1``) and reads :func:`probe_inputs` (standard normal, from ``seed``), so every
+    nonlinearity and scale sees the same inputs.
     Returns ``(distance (T,), norms (T,))`` as :func:`state_gradient_norms`.
     """
-    x = torch.randn(
-        batch_size, seq_len, input_size, generator=make_generator(seed)
-    )  # (B, T, D)
-    rnn = RNN(input_size, hidden_size, nonlinearity)
-    gaussian_init_(rnn, recurrent_scale, make_generator(seed + 1))
+    x = probe_inputs(batch_size, seq_len, input_size, seed=seed)  # (B, T, D)
+    rnn = gaussian_rnn(
+        nonlinearity, recurrent_scale, hidden_size=hidden_size, input_size=input_size, seed=seed
+    )
     return state_gradient_norms(rnn, x)
+
+
+def probe_inputs(
+    batch_size: int = 32, seq_len: int = 100, input_size: int = 16, *, seed: int = 0
+) -> torch.Tensor:
+    """The inputs of :func:`gradient_vs_distance`: ``(B, T, D)`` standard normal from generator ``seed``."""
+    return torch.randn(batch_size, seq_len, input_size, generator=make_generator(seed))  # (B, T, D)
+
+
+def gaussian_rnn(
+    nonlinearity: str, recurrent_scale: float, *, hidden_size: int = 64, input_size: int = 16, seed: int = 0
+) -> RNN:
+    """The untrained RNN of :func:`gradient_vs_distance`: :func:`gaussian_init_` from ``seed + 1``."""
+    rnn = RNN(input_size, hidden_size, nonlinearity)
+    return gaussian_init_(rnn, recurrent_scale, make_generator(seed + 1))
+
+
+def spectral_norm(w: torch.Tensor) -> float:
+    """Largest singular value ``||w||_2`` of a square matrix ``w (H, H)``.
+
+    Pascanu et al. (2013): if ``||W_hh||_2 < 1 / gamma``, where ``gamma`` bounds ``|phi'|``
+    (1/4 for the sigmoid, 1 for tanh), every step Jacobian shrinks the gradient and it vanishes.
+    """
+    check_tensor(w, "w", ("H", "H"))
+    return float(torch.linalg.matrix_norm(w.detach().double(), ord=2))
 
 
 # ----------------------------------------------------------------------------------------
@@ -410,3 +439,53 @@ def train_char_lm(
         eval_fn=lambda m: evaluate(m, val_ids, block_size=128),
         eval_every=80,
     )
+
+
+# ----------------------------------------------------------------------------------------
+# What a trained language model remembers: the probability of the right next symbol
+
+
+@torch.no_grad()
+def target_probs(model: nn.Module, ids: torch.Tensor, block_size: int = 128) -> torch.Tensor:
+    """``p(next symbol | its window)`` at every position :func:`seqnotes.lm.evaluate` scores.
+
+    ``ids (N,)`` is cut into the same non-overlapping windows (``lm_windows``); returns
+    ``(W, T)`` float64 probabilities, ``[w, t]`` for the symbol ``ids[w * T + t + 1]`` given
+    ``ids[w * T : w * T + t + 1]``. ``exp(-log(probs).mean())`` is ``evaluate``'s perplexity.
+    """
+    x, y = lm_windows(ids, block_size)  # (W, T), (W, T)
+    was_training = model.training
+    model.eval()
+    logits, _ = model(x)  # (W, T, V)
+    model.train(was_training)
+    log_p = torch.log_softmax(logits.double(), dim=-1)  # (W, T, V)
+    return log_p.gather(-1, y[..., None]).squeeze(-1).exp()  # (W, T)
+
+
+def closing_bracket_probs(
+    model: nn.Module, ids: torch.Tensor, open_id: int, close_id: int, block_size: int = 128
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``p(close | context)`` at every closing bracket whose opening one is in the same window.
+
+    The notes' "아주 긴 문장의 앞 단어들을 놓침" measured on real text: a model that remembers
+    the open bracket gives the closing one a high probability however far back it was opened.
+    Windows are those of :func:`target_probs`; a closing bracket counts only if its matching
+    opening bracket (innermost, by a stack) lies in the same window, so the model could see it.
+    Returns ``(distance (K,), prob (K,))``: characters from the opening to the closing bracket.
+    """
+    check_tensor(ids, "ids", ("N",), dtype=torch.long)
+    if open_id == close_id:
+        raise ValueError("open_id and close_id must differ")
+    probs = target_probs(model, ids, block_size).flatten()  # (W * T,): position j predicts ids[j + 1]
+    stack: list[int] = []
+    distance, prob = [], []
+    for j, sym in enumerate(ids[: len(probs) + 1].tolist()):
+        if sym == open_id:
+            stack.append(j)
+        elif sym == close_id and stack:
+            i = stack.pop()
+            # count it only if the opening bracket is in the window that predicts position j
+            if j >= 1 and i // block_size == (j - 1) // block_size:
+                distance.append(j - i)
+                prob.append(float(probs[j - 1]))
+    return torch.tensor(distance, dtype=torch.long), torch.tensor(prob, dtype=torch.float64)

@@ -41,14 +41,33 @@ class History:
     diverged: bool = False
 
     _PER_STEP = ("loss", "grad_norm", "lr")
+    EVAL_PREFIX = "eval:"
+
+    def eval_series(self, name: str) -> tuple[list[int], list[float]]:
+        """``(eval_steps, values)`` of the evaluated metric ``name`` (a key of ``eval_fn``'s dict).
+
+        Evaluated metrics live apart from the per-step ones: ``lm.evaluate`` returns a
+        ``"loss"`` too, which is ``eval_series("loss")`` (or the key ``"eval:loss"``), while
+        ``series("loss")`` is the training loss of every step.
+        """
+        if name not in self.evals:
+            raise KeyError(f"no evaluated metric {name!r}; evaluated: {sorted(self.evals)}")
+        return self.eval_steps, self.evals[name]
 
     def series(self, key: str) -> tuple[list[int], list[float]]:
-        """``(steps, values)`` of a per-step key or an evaluation metric."""
+        """``(steps, values)`` of a per-step key, an ``"eval:<name>"`` key or an evaluation metric.
+
+        Per-step keys (``"loss"``, ``"grad_norm"``, ``"lr"``) win over an evaluated metric of
+        the same name; prefix ``"eval:"`` to reach the evaluated one (``"eval:loss"``).
+        """
+        if key.startswith(self.EVAL_PREFIX):
+            return self.eval_series(key[len(self.EVAL_PREFIX) :])
         if key in self._PER_STEP:
             return self.steps, getattr(self, key)
         if key in self.evals:
             return self.eval_steps, self.evals[key]
-        raise KeyError(f"unknown history key {key!r}; known: {[*self._PER_STEP, *self.evals]}")
+        known = [*self._PER_STEP, *(self.EVAL_PREFIX + k for k in self.evals)]
+        raise KeyError(f"unknown history key {key!r}; known: {known}")
 
     def __getitem__(self, key: str) -> list[float]:
         return self.series(key)[1]

@@ -1,4 +1,4 @@
-"""Reproducibility, device and small helpers shared by every chapter.
+"""Reproducibility and small helpers shared by every chapter.
 
 Every notebook starts with :func:`seqnotes.book_setup`, which calls :func:`set_threads`
 and :func:`seed_everything` so that a re-run on the same machine prints the same numbers.
@@ -26,15 +26,12 @@ __all__ = [
     "check_positive_int",
     "check_tensor",
     "count_parameters",
-    "get_device",
     "make_generator",
     "seed_everything",
     "seed_offset",
     "set_threads",
     "show_source",
 ]
-
-_DEVICES = ("cpu", "cuda", "mps")
 
 
 def check_positive_int(value: object, name: str) -> int:
@@ -107,29 +104,6 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     np.random.seed(full)
     torch.manual_seed(full)  # also seeds every CUDA device
     return torch.Generator().manual_seed(full)
-
-
-def get_device(prefer: str | None = None) -> torch.device:
-    """The device to train on: ``cuda`` if available, else ``mps``, else ``cpu``.
-
-    ``prefer`` (or the environment variable ``SEQNOTES_DEVICE``) forces a choice; the
-    Makefile sets ``SEQNOTES_DEVICE=cpu`` when it executes or tests the notebooks, so the
-    stored outputs are the CPU ones.
-    """
-    choice = prefer if prefer is not None else os.environ.get("SEQNOTES_DEVICE") or None
-    if choice is not None:
-        if choice not in _DEVICES:
-            raise ValueError(f"device must be one of {_DEVICES}, got {choice!r}")
-        if choice == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' requested but torch.cuda.is_available() is False")
-        if choice == "mps" and not torch.backends.mps.is_available():
-            raise ValueError("device 'mps' requested but torch.backends.mps.is_available() is False")
-        return torch.device(choice)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

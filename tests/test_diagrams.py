@@ -1,0 +1,120 @@
+"""The conceptual diagrams of chapter 4: they draw, carry their Hangul labels, and miss no glyph."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from seqnotes.diagrams import draw_multi_head, draw_self_attention_flow
+from seqnotes.plotting import use_book_style
+
+
+def _texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def _draw_without_missing_glyphs(draw, **kwargs):
+    """Call ``draw``, render the figure, and fail on any missing glyph.
+
+    Plain text warns "Glyph ... missing from font(s)"; mathtext logs "does not have a glyph".
+    """
+    use_book_style()
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("matplotlib")
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ax = draw(**kwargs)
+            ax.figure.canvas.draw()
+    finally:
+        logger.removeHandler(handler)
+    messages = [str(w.message) for w in caught] + records
+    missing = [m for m in messages if "glyph" in m.lower()]
+    assert not missing, missing
+    return ax
+
+
+def test_self_attention_flow_labels_and_glyphs():
+    words = ["나는", "어제", "친구와", "영화를", "봤다"]
+    weights = torch.softmax(torch.randn(5, 5, generator=torch.Generator().manual_seed(0)), dim=-1)
+    ax = _draw_without_missing_glyphs(draw_self_attention_flow, words=words, weights=weights)
+    assert isinstance(ax.figure, Figure)
+    texts = _texts(ax)
+    glosses = ["쿼리", "값", "단어 임베딩", "점수", "어텐션 가중치", "출력 (가중 평균)", "행마다"]
+    for label in [*words, *glosses]:
+        assert label in texts, label
+    assert "$QK^\\top/\\sqrt{d_k}$" in texts and "softmax" in texts
+    assert words.count("나는") == 1 and texts.count("나는") == 2  # a row of X and a column of K^T
+    plt.close(ax.figure)
+
+
+def test_self_attention_flow_rejects_bad_input():
+    with pytest.raises(ValueError, match="2 to 8 strings"):
+        draw_self_attention_flow(words=["하나"])
+    with pytest.raises(ValueError, match="2 to 8 strings"):
+        draw_self_attention_flow(words="나는 봤다")
+    with pytest.raises(ValueError, match=r"shape \(T, T\) = \(3, 3\)"):
+        draw_self_attention_flow(words=["a", "b", "c"], weights=torch.ones(3, 4))
+    with pytest.raises(ValueError, match="non-negative"):
+        draw_self_attention_flow(words=["a", "b"], weights=-torch.ones(2, 2))
+    plt.close("all")
+
+
+def test_multi_head_labels_and_glyphs():
+    ax = _draw_without_missing_glyphs(draw_multi_head, num_heads=8, d_model=512)
+    assert isinstance(ax.figure, Figure)
+    texts = _texts(ax)
+    heads = [t for t in texts if t.startswith("헤드 ") and t[3:].isdigit()]
+    assert heads == [f"헤드 {i}" for i in range(1, 9)]
+    for label in ["나누기: 512 = 8 × 64", "이어 붙이기", "헤드들을 섞기", "출력", "$W^O$"]:
+        assert label in texts, label
+    plt.close(ax.figure)
+
+
+def test_multi_head_other_sizes_and_bad_input():
+    ax = draw_multi_head(num_heads=2, d_model=8)
+    assert "나누기: 8 = 2 × 4" in _texts(ax)
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="divisible"):
+        draw_multi_head(num_heads=3, d_model=8)
+    with pytest.raises(ValueError, match="num_heads"):
+        draw_multi_head(num_heads=0)
+
+
+# --- chapter 4.2 (h5): the encoder-decoder stack and one decoding step ---
+
+
+def test_encoder_decoder_labels_and_glyphs():
+    from seqnotes.diagrams import draw_encoder_decoder
+
+    ax = _draw_without_missing_glyphs(draw_encoder_decoder, num_layers=2)
+    texts = _texts(ax)
+    assert texts.count("인코더-디코더 어텐션") == 2  # memory feeds every decoder layer
+    assert texts.count("더하기 & 층 정규화") == 2 * 2 + 2 * 3
+    for label in ["$W^K_1, W^V_1$", "$W^K_2, W^V_2$", "메모리 (인코더 출력)", "소프트맥스", "선형 층 → 로짓"]:
+        assert label in texts, label
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="num_layers"):
+        draw_encoder_decoder(num_layers=0)
+
+
+def test_decoding_step_labels_and_glyphs():
+    from seqnotes.diagrams import draw_decoding_step
+
+    ax = _draw_without_missing_glyphs(draw_decoding_step, prefix=["<s>", "천"], candidates=[("이", 0.9)])
+    texts = _texts(ax)
+    assert "argmax" in texts and "<s>" in texts and texts.count("이") == 2  # a bar label and the choice
+    assert any("그 출력이 입력 쿼리로 온다" in t for t in texts)
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="prefix"):
+        draw_decoding_step(prefix=[])
+    with pytest.raises(ValueError, match="candidates"):
+        draw_decoding_step(candidates=[("이", 1.5)])
