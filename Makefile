@@ -50,14 +50,15 @@ NBVAL := $(BIN)/pytest --nbval --nbval-current-env \
 
 help:
 	@echo "make book            build the HTML book into _build/html (creates .venv if missing)"
-	@echo "make test            lint, unit tests, nbval, the student run, browser check of the HTML"
-	@echo "make test-student    every notebook with another seed (STUDENT_SEED=1) and kernel path; no errors"
+	@echo "make test            lint, unit tests, nbval, the student run, browser checks of the HTML and JupyterLab"
+	@echo "make test-student    every notebook in a fresh venv (pip install .), another seed and kernel path"
+	@echo "make test-lab        JupyterLab in headless Chromium: a training cell's progress bar"
 	@echo "make execute [NB=..] re-execute notebooks in place (the only way outputs get written)"
 	@echo "make pdf             the PDF edition into _build/html/seqnotes.pdf (XeLaTeX + kotex)"
 	@echo "make test-pdf        check the PDF: chapter titles, fonts embedded, images, no tofu"
 	@echo "make lab             JupyterLab on book/ from the same environment (progress bars on)"
 	@echo "make serve           serve _build/html on http://127.0.0.1:8000"
-	@echo "make lint            ruff over src, tests, tools and the notebooks"
+	@echo "make lint            ruff over src, tests, tools and the notebooks; actionlint over .github"
 	@echo "make bench           time the build, every notebook under nbval and the whole test"
 	@echo "make lock            re-pin transitive dependencies into constraints.txt"
 	@echo "make clean           remove _build"
@@ -151,7 +152,7 @@ lock: $(STAMP)
 
 # Headless Chromium (and a Hangul font) for the built-HTML check; Debian packages.
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi nanum; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -ci nanum >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=none; fi; \
 		if [ "$$SUDO" = none ] || ! command -v apt-get >/dev/null 2>&1; then \
 			echo "!!! cannot install chromium + fonts-nanum here (no root/apt): the browser check will be SKIPPED"; \
@@ -189,8 +190,8 @@ LATEX_PACKAGES := texlive-xetex texlive-lang-korean texlive-latex-extra texlive-
 latex:
 	@if ! command -v xelatex >/dev/null 2>&1 || ! command -v latexmk >/dev/null 2>&1 \
 		|| ! command -v pdffonts >/dev/null 2>&1 || ! kpsewhich kotex.sty >/dev/null 2>&1 \
-		|| ! fc-list 2>/dev/null | grep -q "Noto Sans Mono CJK KR" || ! fc-list 2>/dev/null | grep -qi nanummyeongjo \
-		|| ! fc-list 2>/dev/null | grep -q "DejaVu Serif"; then \
+		|| ! fc-list 2>/dev/null | grep -c "Noto Sans Mono CJK KR" >/dev/null || ! fc-list 2>/dev/null | grep -ci nanummyeongjo >/dev/null \
+		|| ! fc-list 2>/dev/null | grep -c "DejaVu Serif" >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=none; fi; \
 		if [ "$$SUDO" = none ] || ! command -v apt-get >/dev/null 2>&1; then \
 			echo "!!! cannot install the LaTeX packages here (no root/apt): install $(LATEX_PACKAGES)"; exit 1; \

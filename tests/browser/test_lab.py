@@ -42,25 +42,37 @@ WATCH_PROGRESS = """
 () => {
   window.__bars = [];
   const seen = new Map();
-  const record = () => {
-    document.querySelectorAll('.widget-progress').forEach((el) => {
-      if (!seen.has(el)) {
-        seen.set(el, window.__bars.length);
-        window.__bars.push({texts: [], widths: [], danger: false});
-      }
-      const bar = window.__bars[seen.get(el)];
-      const box = el.closest('.widget-hbox') || el.parentElement;
-      const text = box ? box.innerText.replace(/\\s+/g, ' ').trim() : '';
-      if (text && bar.texts[bar.texts.length - 1] !== text) bar.texts.push(text);
-      const fill = el.querySelector('.progress-bar');
-      if (fill) {
-        bar.widths.push(fill.style.width);
-        if (fill.classList.contains('progress-bar-danger')) bar.danger = true;
-      }
-    });
+  const SELECTOR = '.widget-hprogress, .widget-progress';
+  const record = (el) => {
+    if (!seen.has(el)) {
+      seen.set(el, window.__bars.length);
+      window.__bars.push({texts: [], widths: [], danger: false});
+    }
+    const bar = window.__bars[seen.get(el)];
+    const box = el.closest('.widget-hbox') || el.parentElement;
+    const text = box ? box.innerText.replace(/\\s+/g, ' ').trim() : '';
+    if (text && bar.texts[bar.texts.length - 1] !== text) bar.texts.push(text);
+    const fill = el.querySelector('.progress-bar');
+    if (fill) {
+      bar.widths.push(fill.style.width);
+      if (fill.classList.contains('progress-bar-danger')) bar.danger = true;
+    }
   };
-  new MutationObserver(record).observe(document.body,
-    {subtree: true, childList: true, attributes: true, characterData: true});
+  // cheap: look only at what changed, not at the whole page on every mutation
+  new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      const node = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+      if (!node) continue;
+      const el = node.closest(SELECTOR);
+      if (el) record(el);
+      for (const added of m.addedNodes) {
+        if (added.nodeType !== 1) continue;
+        if (added.matches(SELECTOR)) record(added);
+        added.querySelectorAll(SELECTOR).forEach(record);
+      }
+    }
+  }).observe(document.body, {subtree: true, childList: true, attributes: true,
+                             attributeFilter: ['style', 'class'], characterData: true});
 }
 """
 
@@ -188,6 +200,9 @@ def test_training_cell_shows_a_progress_bar_in_jupyterlab(browser, lab, screensh
             arg=lab["code_cells"],
             timeout=RUN_TIMEOUT,
         )
+        prompts = page.evaluate(
+            "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map((p) => p.innerText.trim())"
+        )
         page.wait_for_selector(".jp-NotebookPanel [data-status='idle']", timeout=30_000)
         page.wait_for_timeout(1000)  # let the last widget messages arrive
         bars = page.evaluate("window.__bars")
@@ -196,7 +211,7 @@ def test_training_cell_shows_a_progress_bar_in_jupyterlab(browser, lab, screensh
             ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']\")]"
             ".map((e) => e.innerText.slice(0, 500))"
         )
-        left = page.evaluate("document.querySelectorAll('.widget-progress').length")
+        left = page.evaluate("document.querySelectorAll('.widget-hprogress, .widget-progress').length")
         last_output = page.evaluate(
             "(() => { const a = [...document.querySelectorAll('.jp-CodeCell .jp-OutputArea')].pop();"
             " return a ? a.innerHTML.slice(0, 3000) : ''; })()"
@@ -206,6 +221,7 @@ def test_training_cell_shows_a_progress_bar_in_jupyterlab(browser, lab, screensh
         context.close()
 
     assert not errors, f"errors in the page: {errors}"
+    assert f"[{lab['code_cells']}]:" in prompts, f"not every cell ran: {prompts}"
     assert not cell_errors, f"a cell wrote an error or to stderr: {cell_errors}"
     assert bars, f"no progress bar rendered while `fit` ran; the cell's output: {last_output}"
     bar = bars[0]
