@@ -51,7 +51,7 @@ def test_self_attention_flow_labels_and_glyphs():
     glosses = ["쿼리", "값", "단어 임베딩", "점수", "어텐션 가중치", "출력 (가중 평균)", "행마다"]
     for label in [*words, *glosses]:
         assert label in texts, label
-    assert "$QK^\\top/\\sqrt{d_k}$" in texts and "softmax" in texts
+    assert "$QK^\\top/\\sqrt{d_k}$" in texts and "소프트맥스" in texts
     assert words.count("나는") == 1 and texts.count("나는") == 2  # a row of X and a column of K^T
     plt.close(ax.figure)
 

@@ -297,7 +297,7 @@ def draw_self_attention_flow(
         ax.text(left["X"] - 0.12, top - (i + 0.5) * c, w, ha="right", va="center", fontsize=13)
     _two_lines(ax, mid["X"], bottom - 0.12, "$X$", "단어 임베딩")
     # Q
-    _arrow(ax, (right["X"] + 0.05, 0), (left["Q"] - 0.05, 0), _Q_EDGE, "$\\times W^Q$", (0, 0.22))
+    _arrow(ax, (right["X"] + 0.05, 0), (left["Q"] - 0.05, 0), _Q_EDGE, "$\\times W^q$", (0, 0.22))
     _grid(ax, left["Q"], top, T, cols["Q"], c, _Q_FACE, _Q_EDGE)
     _two_lines(ax, mid["Q"], bottom - 0.12, "$Q$", "쿼리", _Q_EDGE)
     # K^T above the score grid
@@ -316,14 +316,14 @@ def draw_self_attention_flow(
     )
     k_y = kt_top - 1.5 * c
     _line(ax, [(mid["X"], top + 0.05), (mid["X"], k_y), (left["S"] - 0.03, k_y)], color=_K_EDGE)
-    ax.text(mid["X"] + 0.1, k_y + 0.2, "$\\times W^K$", ha="left", va="bottom", fontsize=12, color=_K_EDGE)
+    ax.text(mid["X"] + 0.1, k_y + 0.2, "$\\times W^k$", ha="left", va="bottom", fontsize=12, color=_K_EDGE)
     # scores Q K^T / sqrt(d_k)
     _arrow(ax, (right["Q"] + 0.05, 0), (left["S"] - 0.05, 0), _Q_EDGE)
     _arrow(ax, (mid["S"], kt_top - 3 * c - 0.03), (mid["S"], top + 0.03), _K_EDGE)
     _grid(ax, left["S"], top, T, T, c, "#f3e9d9", "#8a6d3b")
     _two_lines(ax, mid["S"], bottom - 0.12, "$QK^\\top/\\sqrt{d_k}$", "점수")
     # softmax per row -> attention weights
-    _arrow(ax, (right["S"] + 0.05, 0), (left["A"] - 0.05, 0), text="softmax", offset=(0, 0.22))
+    _arrow(ax, (right["S"] + 0.05, 0), (left["A"] - 0.05, 0), text="소프트맥스", offset=(0, 0.22))
     ax.text((right["S"] + left["A"]) / 2, -0.22, "행마다", ha="center", va="center", fontsize=12)
     cmap, vmax = colormaps["Blues"], max(max(r) for r in rows) or 1.0
     shades = [[cmap(0.1 + 0.8 * v / vmax) for v in r] for r in rows]
@@ -343,7 +343,7 @@ def draw_self_attention_flow(
     ax.text(
         (start + mid["V"]) / 2,
         y_route - 0.12,
-        "$\\times W^V$",
+        "$\\times W^v$",
         ha="center",
         va="top",
         fontsize=12,
@@ -404,7 +404,7 @@ def draw_multi_head(num_heads: int = 8, d_model: int = 512, ax: Axes | None = No
         ax.add_patch(Rectangle((x, -h * row / 2), bar_w, h * row, fc="none", ec=edge, lw=2.0))
         ax.text(x + bar_w / 2, h * row / 2 + 0.12, name, ha="center", va="bottom", fontsize=14, color=edge)
     _arrow(ax, (bar_w + 0.05, 0), (x0 - 0.05, 0))
-    ax.text((bar_w + x0) / 2, 0.28, "$\\times W^Q, W^K, W^V$", ha="center", va="center", fontsize=12)
+    ax.text((bar_w + x0) / 2, 0.28, "$\\times W^q, W^k, W^v$", ha="center", va="center", fontsize=12)
     ax.text((bar_w + x0) / 2, -0.28, "투영", ha="center", va="center", fontsize=12)
     ax.text(
         x0 + gap + bar_w / 2,
