@@ -477,6 +477,22 @@ def _stack_block(ax: Axes, x: float, y: float, w: float, parts, skip_x: float) -
     return y
 
 
+def _layer_frame(ax: Axes, left: float, y0: float, y1: float, w: float, edge: str) -> None:
+    """A dashed frame around one encoder or decoder layer drawn from ``y0`` to ``y1``."""
+    frame = FancyBboxPatch(
+        (left, y0 + 0.12),
+        w + 0.75,
+        y1 - y0 - 0.1,
+        boxstyle="round,pad=0.05",
+        fc="none",
+        ec=edge,
+        lw=1.0,
+        ls="--",
+        zorder=0,
+    )
+    ax.add_patch(frame)
+
+
 def draw_encoder_decoder(num_layers: int = 2, ax: Axes | None = None) -> Axes:
     """The whole encoder-decoder Transformer with ``num_layers`` layers on each side (post-LN).
 
@@ -519,19 +535,7 @@ def draw_encoder_decoder(num_layers: int = 2, ax: Axes | None = None) -> Axes:
     for i in range(num_layers):
         y0 = y
         y = _stack_block(ax, ex, y, w, enc_parts, skip_x=-(w / 2 + 0.3))
-        ax.add_patch(
-            FancyBboxPatch(
-                (ex - w / 2 - 0.5, y0 + 0.12),
-                w + 0.75,
-                y - y0 - 0.1,
-                boxstyle="round,pad=0.05",
-                fc="none",
-                ec=layer_edge,
-                lw=1.0,
-                ls="--",
-                zorder=0,
-            )
-        )
+        _layer_frame(ax, ex - w / 2 - 0.5, y0, y, w, layer_edge)
         ax.text(
             ex + w / 2 + 0.35,
             (y0 + y) / 2,
@@ -553,19 +557,7 @@ def draw_encoder_decoder(num_layers: int = 2, ax: Axes | None = None) -> Axes:
         y0 = y
         cross_y = y + 0.74 + 0.22 + 0.22 + 0.25  # centre of the second sublayer
         y = _stack_block(ax, dx, y, w, dec_parts, skip_x=w / 2 + 0.3)
-        ax.add_patch(
-            FancyBboxPatch(
-                (dx - w / 2 - 0.25, y0 + 0.12),
-                w + 0.75,
-                y - y0 - 0.1,
-                boxstyle="round,pad=0.05",
-                fc="none",
-                ec=layer_edge,
-                lw=1.0,
-                ls="--",
-                zorder=0,
-            )
-        )
+        _layer_frame(ax, dx - w / 2 - 0.25, y0, y, w, layer_edge)
         ax.text(
             dx - w / 2 - 0.4,
             y0 + 0.35,
