@@ -1,4 +1,4 @@
-"""Figures for the book: Korean text, attention-style heatmaps and training curves.
+"""Figures for the book (every chapter): Korean text, heatmaps, training curves, one colour per model.
 
 Hangul needs a font that has it. :func:`setup_korean_font` registers NanumGothic from the
 files that ship inside the ``koreanize-matplotlib`` wheel (read from disk, the package is
@@ -22,15 +22,16 @@ from seqnotes.utils import check_positive_int
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from seqnotes.training import History
+    from seqnotes.training.loop import History
 
 __all__ = [
     "KOREAN_FONT",
     "MODEL_COLORS",
+    "gradient_markers_legend",
     "heatmap",
     "plot_curves",
+    "plot_gradient_vs_distance",
     "plot_history",
-    "plot_norms_by_distance",
     "plot_ranking_spread",
     "plot_seed_spread",
     "plot_seeds_by_length",
@@ -171,18 +172,18 @@ def plot_history(
     title: str | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> Axes:
-    """Plot training curves: one line per key of a :class:`~seqnotes.training.History`.
+    """Plot training curves: one line per key of a :class:`~seqnotes.training.loop.History`.
 
-    Per-step keys (``"loss"``, ``"grad_norm"``) are plotted against the step; evaluation
-    keys (anything passed to ``fit`` through ``eval_fn``) against the steps they were
-    measured at, with markers. An evaluated metric that shares a per-step name is reached
-    with the prefix ``"eval:"``: ``keys=("loss", "eval:loss")`` draws the training loss of
-    every step and the held-out loss of :func:`seqnotes.lm.evaluate` on one axis.
+    Per-step keys (``"loss"``, ``"grad_norm"``, ``"lr"``) are plotted against the step;
+    evaluated metrics (anything ``eval_fn`` returned to ``fit``), named ``"eval:<name>"``,
+    against the steps they were measured at, with markers: ``keys=("loss", "eval:loss")``
+    draws the training loss of every step and the held-out loss of
+    :func:`seqnotes.models.lm.evaluate` on one axis.
     ``smooth`` > 1 applies a running mean over that many steps (per-step keys only).
     """
     import matplotlib.pyplot as plt
 
-    from seqnotes.training import History
+    from seqnotes.training.loop import History
 
     check_positive_int(smooth, "smooth")
     if ax is None:
@@ -297,7 +298,7 @@ def plot_curves(
 
 
 # ----------------------------------------------------------------------------------------
-# Chapter 3: results over seeds by sequence length, gradient norms by distance (LSTM paths)
+# Chapters 2, 3 and 5: results over seeds, gradient norms by distance
 
 
 def plot_seeds_by_length(
@@ -341,57 +342,29 @@ def plot_seeds_by_length(
     return ax
 
 
-def plot_norms_by_distance(
-    curves: Mapping[str, torch.Tensor | Sequence[float]],
-    *,
-    ax: Axes | None = None,
-    styles: Mapping[str, Mapping[str, object]] | None = None,
-    title: str | None = None,
-    ylabel: str = "기울기 노름",
-) -> Axes:
-    """Gradient norms against the distance ``T - t`` (index 0 = the last step) on a log axis.
-
-    Zeros (an underflowed gradient) cannot be drawn on a log axis: each curve stops at its
-    first zero. ``styles`` maps a label to keyword arguments of ``ax.plot`` (colour, ls, ...).
-    """
-    import matplotlib.pyplot as plt
-
-    if not curves:
-        raise ValueError("curves must hold at least one curve")
-    if ax is None:
-        _, ax = plt.subplots()
-    for label, values in curves.items():
-        y = np.asarray(torch.as_tensor(values, dtype=torch.float64))
-        zero = np.nonzero(~(y > 0))[0]
-        end = int(zero[0]) if len(zero) else len(y)
-        ax.plot(np.arange(end), y[:end], label=label, **dict((styles or {}).get(label, {})))
-    ax.set_yscale("log")
-    ax.set_xlabel("거리 T − t")
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8)
-    return ax
-
-
 def plot_gradient_vs_distance(
     curves: Mapping[str, torch.Tensor | Sequence[float]],
     *,
     ax: Axes | None = None,
     colors: Mapping[str, str] | None = None,
+    styles: Mapping[str, Mapping[str, object]] | None = None,
     top: float = 1e40,
     bottom: float = 1e-48,
+    limits: bool = True,
     title: str | None = None,
     ylabel: str = "$\\|\\partial L / \\partial h_t\\|$",
 ) -> Axes:
     """Gradient norms against distance on a log axis, with overflow and underflow marked.
 
-    ``curves`` maps a label to norms ``(T,)`` indexed by distance ``d = T - t`` (``d = 0`` is
-    the last step), as :func:`seqnotes.rnn.state_gradient_norms` returns them flipped. A log
-    axis can show neither 0 nor inf/NaN, so every curve is treated the same way: the finite,
+    ``curves`` maps a label to norms ``(T,)`` by distance ``d = T - t`` (``d = 0`` is the
+    last step), as every probe of :mod:`seqnotes.measure.gradients` returns them. A log axis
+    can show neither 0 nor inf/NaN, so every curve is treated the same way: the finite,
     positive values are drawn as a line; from the first distance where the value overflowed
     (inf/NaN) an ``x`` is drawn at ``top``, and from the first where it underflowed to
-    exactly 0 a ``v`` at ``bottom``. The y-axis spans ``[bottom / 1e3, top * 1e3]``.
+    exactly 0 a ``v`` at ``bottom`` (:func:`gradient_markers_legend` explains them).
+    ``colors`` maps a label to its colour, ``styles`` to further keyword arguments of
+    ``ax.plot`` (``ls``, ``lw``, ...). With ``limits`` the y-axis spans
+    ``[bottom / 1e3, top * 1e3]``; without, matplotlib chooses it.
     Chapters 2, 3 and 5 draw every gradient-vs-distance figure with it.
     """
     import matplotlib.pyplot as plt
@@ -406,15 +379,16 @@ def plot_gradient_vs_distance(
             raise ValueError(f"norms of {label!r} must be 1-D (T,), got shape {tuple(g.shape)}")
         d = torch.arange(len(g))
         shown = torch.isfinite(g) & (g > 0)
-        color = (colors or {}).get(label)
-        (line,) = ax.semilogy(d[shown].numpy(), g[shown].numpy(), color=color, label=label)
+        style = {"color": (colors or {}).get(label), **dict((styles or {}).get(label, {}))}
+        (line,) = ax.semilogy(d[shown].numpy(), g[shown].numpy(), label=label, **style)
         color = line.get_color()
         overflow, underflow = (~torch.isfinite(g)).nonzero(), (g == 0).nonzero()
         if len(overflow):
             ax.plot(int(overflow[0]), top, "x", color=color, ms=9, mew=2)
         if len(underflow):
             ax.plot(int(underflow[0]), bottom, "v", color=color, ms=7)
-    ax.set_ylim(bottom / 1e3, top * 1e3)
+    if limits:
+        ax.set_ylim(bottom / 1e3, top * 1e3)
     ax.set_xlabel("거리 T − t")
     ax.set_ylabel(ylabel)
     if title:

@@ -1,4 +1,4 @@
-"""One training loop for every model in the book.
+"""One training loop for every model in the book (Chapters 0-5; notes line 9: "하나의 가중치로 계속 학습").
 
 Every model follows the makemore convention ``model(*batch) -> (output, loss)``, so the
 same :func:`fit` trains the n-gram's neural cousins, the RNN, the LSTM and the Transformer.
@@ -40,41 +40,32 @@ class History:
     evals: dict[str, list[float]] = field(default_factory=dict)
     diverged: bool = False
 
-    _PER_STEP = ("loss", "grad_norm", "lr")
+    PER_STEP = ("loss", "grad_norm", "lr")
     EVAL_PREFIX = "eval:"
 
     def eval_series(self, name: str) -> tuple[list[int], list[float]]:
-        """``(eval_steps, values)`` of the evaluated metric ``name`` (a key of ``eval_fn``'s dict).
-
-        Evaluated metrics live apart from the per-step ones: ``lm.evaluate`` returns a
-        ``"loss"`` too, which is ``eval_series("loss")`` (or the key ``"eval:loss"``), while
-        ``series("loss")`` is the training loss of every step.
-        """
+        """``(eval_steps, values)`` of the evaluated metric ``name`` (a key of ``eval_fn``'s dict)."""
         if name not in self.evals:
             raise KeyError(f"no evaluated metric {name!r}; evaluated: {sorted(self.evals)}")
         return self.eval_steps, self.evals[name]
 
     def series(self, key: str) -> tuple[list[int], list[float]]:
-        """``(steps, values)`` of a per-step key, an ``"eval:<name>"`` key or an evaluation metric.
+        """``(steps, values)`` of a per-step key or of an evaluated metric named ``"eval:<name>"``.
 
-        Per-step keys (``"loss"``, ``"grad_norm"``, ``"lr"``) win over an evaluated metric of
-        the same name; prefix ``"eval:"`` to reach the evaluated one (``"eval:loss"``).
+        The two kinds never share a key: ``"loss"`` is always the training loss of every step
+        (``history.loss``), ``"eval:loss"`` the loss that ``eval_fn`` returned
+        (``history.evals["loss"]``, e.g. from :func:`seqnotes.models.lm.evaluate`).
         """
         if key.startswith(self.EVAL_PREFIX):
             return self.eval_series(key[len(self.EVAL_PREFIX) :])
-        if key in self._PER_STEP:
+        if key in self.PER_STEP:
             return self.steps, getattr(self, key)
-        if key in self.evals:
-            return self.eval_steps, self.evals[key]
-        known = [*self._PER_STEP, *(self.EVAL_PREFIX + k for k in self.evals)]
+        known = [*self.PER_STEP, *(self.EVAL_PREFIX + k for k in self.evals)]
         raise KeyError(f"unknown history key {key!r}; known: {known}")
 
-    def __getitem__(self, key: str) -> list[float]:
-        return self.series(key)[1]
-
     def last(self, key: str) -> float:
-        """The last recorded value of ``key``."""
-        values = self[key]
+        """The last recorded value of ``key`` (a key of :meth:`series`)."""
+        values = self.series(key)[1]
         if not values:
             raise ValueError(f"history has no values for {key!r} yet")
         return values[-1]
@@ -147,21 +138,8 @@ def fit(
 
     The model is left in eval mode (``model.training`` is False) when ``fit`` returns.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not callable(get_batch):
-        raise TypeError("get_batch must be callable: get_batch(step) -> batch")
-    check_positive_int(steps, "steps")
-    if not isinstance(eval_every, int) or eval_every < 0:
-        raise ValueError(f"eval_every must be a non-negative int, got {eval_every!r}")
-    if clip_grad_norm is not None and not clip_grad_norm > 0:
-        raise ValueError(f"clip_grad_norm must be positive or None, got {clip_grad_norm!r}")
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("model has no trainable parameters")
+    params = _check_fit_args(model, get_batch, steps, lr, optimizer, clip_grad_norm, eval_every)
     if optimizer is None:
-        if not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr!r}")
         optimizer = torch.optim.Adam(params, lr=lr)
     loss_fn = loss_fn or _default_loss
     device = params[0].device
@@ -215,3 +193,30 @@ def fit(
         evaluate(history.steps[-1])
     model.train(False)
     return history
+
+
+def _check_fit_args(
+    model: object,
+    get_batch: object,
+    steps: object,
+    lr: float,
+    optimizer: object,
+    clip_grad_norm: float | None,
+    eval_every: object,
+) -> list[nn.Parameter]:
+    """The guards of :func:`fit`; returns the trainable parameters."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(get_batch):
+        raise TypeError("get_batch must be callable: get_batch(step) -> batch")
+    check_positive_int(steps, "steps")
+    if not isinstance(eval_every, int) or eval_every < 0:
+        raise ValueError(f"eval_every must be a non-negative int, got {eval_every!r}")
+    if clip_grad_norm is not None and not clip_grad_norm > 0:
+        raise ValueError(f"clip_grad_norm must be positive or None, got {clip_grad_norm!r}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters")
+    if optimizer is None and not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    return params

@@ -1,18 +1,16 @@
-"""A real translation task that trains on a CPU in a minute: digits -> Korean reading.
+"""A real translation task that trains on a CPU in a minute: digits -> Korean reading (Chapter 4.2).
 
-``1024 -> "천이십사"``, ``123456 -> "십이만 삼천사백오십육"`` (Sino-Korean numerals, spaced by
-만 units). The targets come from the well-kept library ``num2words`` (``lang="ko"``); no
-reading is written by hand here. Sources are digit characters, targets Korean syllables.
+Notes line 33: "번역 문제에 적용". ``1024 -> "천이십사"``, ``123456 -> "십이만 삼천사백오십육"``
+(Sino-Korean numerals, spaced by 만 units). The targets come from the well-kept library
+``num2words`` (``lang="ko"``); no reading is written by hand here. Sources are digit
+characters, targets Korean syllables.
 
 The numbers are ``1 .. 10**max_digits - 1``. :func:`make_split` holds out test numbers of
 every length that training never sees, and :func:`number_batches` samples training numbers
 uniformly over the *number of digits*, so short numbers (rare among all numbers: only 9
-have one digit) are seen as often as long ones.
-
-Chapter 4.2's measurements live here too, so that they can be repeated over seeds:
-:func:`train_number_reader` (the chapter's recipe), :func:`evaluate_reader` (exact match,
-error categories such as :func:`silent_man`, greedy vs beam via :func:`decoder_changes`, and
-the cross-attention :func:`alignment_share` built on :func:`digit_positions`).
+have one digit) are seen as often as long ones. Chapter 4.2's measurements of a trained
+reader are :mod:`seqnotes.measure.reader`; its training recipe is
+:func:`seqnotes.training.recipes.train_number_reader`.
 """
 
 from __future__ import annotations
@@ -29,38 +27,33 @@ __all__ = [
     "EOS_ID",
     "PAD_ID",
     "SRC_TOKENS",
-    "TEN_DIGIT_EXAMPLES",
+    "TGT_ID",
     "TGT_TOKENS",
     "NumberSplit",
-    "alignment_share",
+    "check_number",
     "decode_readings",
-    "decoder_changes",
-    "digit_positions",
     "encode_numbers",
     "encode_readings",
-    "evaluate_reader",
-    "exact_match",
     "make_split",
     "number_batches",
     "numbers_of_length",
     "reading",
     "round_number",
     "sample_numbers",
-    "silent_man",
-    "train_number_reader",
-    "translate",
 ]
+
 
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
 PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
 SRC_TOKENS: list[str] = [PAD, *"0123456789"]
 # the symbols num2words uses for Sino-Korean numbers (the readings themselves come from it)
 TGT_TOKENS: list[str] = [PAD, BOS, EOS, " ", *"일이삼사오육칠팔구십백천만억조"]
-_SRC_ID = {s: i for i, s in enumerate(SRC_TOKENS)}
-_TGT_ID = {s: i for i, s in enumerate(TGT_TOKENS)}
+SRC_ID = {s: i for i, s in enumerate(SRC_TOKENS)}
+TGT_ID = {s: i for i, s in enumerate(TGT_TOKENS)}
 
 
-def _check_number(n: object, max_digits: int = 15) -> int:
+def check_number(n: object, max_digits: int = 15) -> int:
+    """Return ``n`` if it is an int in ``[1, 10**max_digits)``, else raise naming what was expected."""
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"a number must be an int, got {type(n).__name__}")
     if not 1 <= n < 10**max_digits:
@@ -72,7 +65,7 @@ def reading(n: int) -> str:
     """The Sino-Korean reading of ``n`` by ``num2words(n, lang="ko")``, e.g. 1024 -> 천이십사."""
     from num2words import num2words
 
-    return num2words(_check_number(n), lang="ko")
+    return num2words(check_number(n), lang="ko")
 
 
 def numbers_of_length(L: int) -> tuple[int, int]:
@@ -231,7 +224,7 @@ def sample_numbers(
 
 def encode_numbers(numbers: Sequence[int]) -> torch.Tensor:
     """Digits of each number, right-padded with ``PAD_ID``: ``(B, S)`` ids."""
-    rows = [[_SRC_ID[d] for d in str(_check_number(n))] for n in numbers]
+    rows = [[SRC_ID[d] for d in str(check_number(n))] for n in numbers]
     if not rows:
         raise ValueError("numbers must not be empty")
     S = max(map(len, rows))
@@ -247,10 +240,10 @@ def encode_readings(numbers: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]
     rows = []
     for n in numbers:
         text = reading(n)
-        unknown = sorted({ch for ch in text if ch not in _TGT_ID})
+        unknown = sorted({ch for ch in text if ch not in TGT_ID})
         if unknown:
             raise ValueError(f"reading of {n} ({text!r}) has symbols outside TGT_TOKENS: {unknown}")
-        rows.append([_TGT_ID[ch] for ch in text])
+        rows.append([TGT_ID[ch] for ch in text])
     if not rows:
         raise ValueError("numbers must not be empty")
     T = max(map(len, rows)) + 1
@@ -283,7 +276,7 @@ def number_batches(
     length_weights: Sequence[float] | None = None,
     round_fraction: float = 0.0,
 ) -> Callable[[int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """A ``get_batch(step) -> (src, tgt_in, tgt_out)`` for :func:`seqnotes.training.fit`.
+    """A ``get_batch(step) -> (src, tgt_in, tgt_out)`` for :func:`seqnotes.training.loop.fit`.
 
     Each batch holds ``batch_size`` numbers from :func:`sample_numbers`.
     """
@@ -294,183 +287,3 @@ def number_batches(
         return (encode_numbers(numbers), *encode_readings(numbers))  # (B, S), (B, T), (B, T)
 
     return get_batch
-
-
-def translate(
-    model: torch.nn.Module,
-    numbers: Sequence[int],
-    method: str = "greedy",
-    beam_size: int = 4,
-    batch_size: int = 500,
-    max_len: int | None = None,
-) -> list[str]:
-    """Read every number with ``model`` (a :class:`seqnotes.transformer.Seq2SeqTransformer`).
-
-    ``method`` is ``"greedy"`` or ``"beam"``; ``max_len`` (default: the model's ``max_len``)
-    bounds the number of output symbols.
-    """
-    if method not in ("greedy", "beam"):
-        raise ValueError(f"method must be 'greedy' or 'beam', got {method!r}")
-    max_len = model.config.max_len if max_len is None else max_len
-    device = next(model.parameters()).device
-    out: list[str] = []
-    for start in range(0, len(numbers), batch_size):
-        src = encode_numbers(numbers[start : start + batch_size]).to(device)  # (b, S)
-        if method == "greedy":
-            ids = model.greedy_decode(src, max_len, BOS_ID, EOS_ID)  # (b, L)
-        else:
-            ids = model.beam_search(src, max_len, BOS_ID, EOS_ID, beam_size=beam_size)  # (b, L)
-        out += decode_readings(ids.cpu())
-    return out
-
-
-DIGIT_SYLLABLES = "일이삼사오육칠팔구"
-TEN_DIGIT_EXAMPLES = [1234567890, 9876543210, 5000000005]  # longer than any training number
-
-
-def silent_man(n: int) -> bool:
-    """Whether ``n`` has 9+ digits and its 만 group (the 4 digits below 억) is ``0000``.
-
-    Such a number skips the whole 만 group when read: 300,000,001 -> 삼억 일.
-    """
-    digits = str(_check_number(n))
-    return len(digits) >= 9 and digits[-8:-4] == "0000"
-
-
-def digit_positions(n: int) -> list[int]:
-    """For every digit syllable (일..구) of ``reading(n)``, the index of the digit it reads.
-
-    Indices count the digits of ``n`` from the left (0-based). A 0 is never read, a 1 before
-    십/백/천 is silent, and so is a 만 group that is just ``0001`` (만, not 일만): num2words'
-    conventions. Raises ``ValueError`` if the rule disagrees with :func:`reading`.
-    """
-    digits = str(_check_number(n))
-    L = len(digits)
-    positions = []
-    for i, ch in enumerate(digits):
-        place = L - 1 - i  # 0 = ones, 4 = 만, 8 = 억
-        if ch == "0" or (ch == "1" and place % 4 != 0):
-            continue
-        if ch == "1" and place == 4 and int(digits[max(0, L - 8) : L - 4]) == 1:
-            continue  # 10,000 -> 만
-        positions.append(i)
-    spoken = [ch for ch in reading(n) if ch in DIGIT_SYLLABLES]
-    if spoken != [DIGIT_SYLLABLES[int(digits[i]) - 1] for i in positions]:
-        raise ValueError(f"digit rule disagrees with the reading of {n}: {reading(n)!r}")
-    return positions
-
-
-def exact_match(numbers: Sequence[int], predictions: Sequence[str]) -> float:
-    """The share of ``predictions`` equal to ``reading(n)`` letter for letter."""
-    if len(numbers) != len(predictions) or not numbers:
-        raise ValueError(
-            "numbers and predictions must be non-empty and of equal length, "
-            f"got {len(numbers)} and {len(predictions)}"
-        )
-    return sum(p == reading(n) for n, p in zip(numbers, predictions, strict=True)) / len(numbers)
-
-
-def decoder_changes(numbers: Sequence[int], greedy: Sequence[str], beam: Sequence[str]) -> dict[str, int]:
-    """How many outputs beam search changed, and how many of those it fixed or broke."""
-    if not len(numbers) == len(greedy) == len(beam):
-        raise ValueError(f"lengths differ: {len(numbers)}, {len(greedy)}, {len(beam)}")
-    changed = [(reading(n), g, b) for n, g, b in zip(numbers, greedy, beam, strict=True) if g != b]
-    return {
-        "changed": len(changed),
-        "fixed": sum(b == truth for truth, _, b in changed),
-        "broken": sum(g == truth for truth, g, _ in changed),
-    }
-
-
-def alignment_share(model: torch.nn.Module, numbers: Sequence[int], layer: int = 0) -> float:
-    """The share of digit syllables whose cross-attention argmax is the digit being read.
-
-    The true readings are fed with teacher forcing; the weights of decoder ``layer`` are
-    averaged over the heads; the row of the step that *produces* a digit syllable is compared
-    with :func:`digit_positions`.
-    """
-    src = encode_numbers(numbers)  # (B, S)
-    tgt_in, tgt_out = encode_readings(numbers)  # (B, T) x 2
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        model(src, tgt_in)
-    model.train(was_training)
-    focus = model.attention_weights()["cross"][layer].mean(1).argmax(-1)  # (B, T): most-attended digit
-    digit_ids = torch.tensor([_TGT_ID[ch] for ch in DIGIT_SYLLABLES])
-    hits = total = 0
-    for b, n in enumerate(numbers):
-        steps = torch.isin(tgt_out[b], digit_ids).nonzero().flatten()  # steps that produce a digit syllable
-        target = torch.tensor(digit_positions(n))
-        hits += int((focus[b, steps] == target).sum())
-        total += len(target)
-    return hits / total
-
-
-def train_number_reader(
-    split: NumberSplit,
-    config: object,
-    seed: int,
-    steps: int = 400,
-    batch_size: int = 128,
-    lr: float = 5e-3,
-    warmup_steps: int = 50,
-    round_fraction: float = 0.5,
-) -> tuple[torch.nn.Module, object]:
-    """Train a :class:`seqnotes.transformer.Seq2SeqTransformer` on the split; ``(model, history)``.
-
-    Adam with beta_2 = 0.98 (``AdamW`` with ``weight_decay=0``, i.e. plain Adam), linear
-    warm-up then cosine decay, gradients clipped to norm 1. ``seed`` sets the initial weights
-    and the batch stream (through the book's seed offset).
-    """
-    from seqnotes.training import fit
-    from seqnotes.transformer import Seq2SeqTransformer, warmup_cosine
-    from seqnotes.utils import seed_everything
-
-    check_positive_int(steps, "steps")
-    seed_everything(seed)
-    model = Seq2SeqTransformer(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.0)
-    scheduler = warmup_cosine(optimizer, warmup_steps=warmup_steps, total_steps=steps)
-    get_batch = number_batches(split, batch_size, make_generator(seed), round_fraction=round_fraction)
-    history = fit(model, get_batch, steps=steps, optimizer=optimizer, scheduler=scheduler, clip_grad_norm=1.0)
-    return model, history
-
-
-def evaluate_reader(
-    model: torch.nn.Module,
-    split: NumberSplit,
-    greedy_test: Sequence[str] | None = None,
-    greedy_round: Sequence[str] | None = None,
-    beam_round: Sequence[str] | None = None,
-    beam_size: int = 4,
-) -> dict[str, float]:
-    """Every measurement the chapter makes on a trained reader, as one row.
-
-    Exact match on the uniform and the round test numbers (greedy), the round-number errors
-    (all, and those with a silent 만 group, next to how many such numbers there are), what
-    beam search changes on the round numbers, the share of 10-digit numbers read as 9-digit
-    ones, and :func:`alignment_share` of decoder layer 1 on 100 nine-digit test numbers.
-    Outputs already computed (``greedy_test``, ``greedy_round``, ``beam_round``) are reused.
-    """
-    if greedy_test is None:
-        greedy_test = translate(model, split.test)
-    if greedy_round is None:
-        greedy_round = translate(model, split.test_round)
-    if beam_round is None:
-        beam_round = translate(model, split.test_round, method="beam", beam_size=beam_size)
-    wrong = [n for n, p in zip(split.test_round, greedy_round, strict=True) if p != reading(n)]
-    heads = {reading(d * 10**8) for d in range(1, 10)}  # 일억 .. 구억
-    nines = [n for n in split.test if len(str(n)) == 9][:100]
-    return {
-        "test_acc": exact_match(split.test, greedy_test),
-        "round_acc": exact_match(split.test_round, greedy_round),
-        "round_errors": len(wrong),
-        "silent_man_errors": sum(map(silent_man, wrong)),
-        "silent_man_total": sum(map(silent_man, split.test_round)),
-        **{f"beam_{k}": v for k, v in decoder_changes(split.test_round, greedy_round, beam_round).items()},
-        "beam_acc": exact_match(split.test_round, beam_round),
-        "ten_as_nine": sum(p.split(" ")[0] in heads for p in translate(model, TEN_DIGIT_EXAMPLES))
-        / len(TEN_DIGIT_EXAMPLES),
-        "alignment": alignment_share(model, nines, layer=0),
-    }

@@ -1,4 +1,6 @@
-"""Chapter 3: several seeds of one small recurrent model trained at once (issue 11: claims over seeds).
+"""Several seeds of one small recurrent model trained at once, packed (Chapter 3; notes lines 11-19).
+
+Chapter 3's claims about RNN, LSTM and GRU on the adding problem hold over seeds, not one draw.
 
 ``S`` independent models of hidden size ``H`` are packed into one ``torch.nn`` layer of
 hidden size ``S * H`` whose weight matrices are block-diagonal: seed ``s`` owns the rows and
@@ -7,9 +9,9 @@ features. Every off-block weight starts at zero and receives a zero gradient (a 
 Adam is elementwise, so the blocks never interact: the packed model *is* ``S`` separate
 models, trained in one fused C++ loop instead of ``S`` Python loops. Each seed has its own
 initialisation (``make_generator(seed)``), its own training batches and its own gradient
-clipping, as :func:`seqnotes.tasks.train_adding` does for one model.
+clipping, as :func:`seqnotes.training.adding.train_adding` does for one model.
 
-:func:`train_adding_seeds` returns the test MSE and the training-loss curve of every seed, and
+:func:`train_packed_seeds` returns the test MSE and the training-loss curve of every seed, and
 :func:`unpack` gives seed ``s`` back as an ordinary ``torch.nn`` layer plus its read-out.
 """
 
@@ -21,10 +23,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from seqnotes.tasks import adding_problem
+from seqnotes.training.adding import seed_batches, seed_tests
+from seqnotes.training.schedules import step_decay
 from seqnotes.utils import check_positive_int, make_generator
 
-__all__ = ["PackedRegressor", "SeedRuns", "selective_unit", "train_adding_seeds", "unpack"]
+__all__ = ["PackedRegressor", "PackedRuns", "train_packed_seeds", "unpack"]
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -100,8 +103,8 @@ class PackedRegressor(nn.Module):
 
 
 @dataclass
-class SeedRuns:
-    """What :func:`train_adding_seeds` measured: one entry per seed."""
+class PackedRuns:
+    """What :func:`train_packed_seeds` measured: one entry per seed."""
 
     kind: str
     seq_len: int
@@ -128,7 +131,7 @@ class SeedRuns:
         return out
 
 
-def train_adding_seeds(
+def train_packed_seeds(
     kind: str,
     seq_len: int,
     seeds: Sequence[int] = (0, 1, 2),
@@ -141,8 +144,8 @@ def train_adding_seeds(
     clip_grad_norm: float | None = 1.0,
     n_test: int = 1000,
     forget_bias: float | None = None,
-) -> SeedRuns:
-    """:func:`seqnotes.tasks.train_adding`'s recipe for every seed in ``seeds``, trained as one packed model.
+) -> PackedRuns:
+    """The recipe of :func:`seqnotes.training.adding.train_adding` for every seed, as one packed model.
 
     Adam(``lr``), learning rate divided by 10 after ``decay_at * steps`` steps, each seed's
     gradient clipped to ``clip_grad_norm`` on its own. Seed ``s`` initialises its block with
@@ -162,15 +165,11 @@ def train_adding_seeds(
             model.layer.bias_ih_l0[sh : 2 * sh] = forget_bias
             model.layer.bias_hh_l0[sh : 2 * sh] = 0.0
     gens = [make_generator(s + 1) for s in seeds]
-    tests = [adding_problem(n_test, seq_len, make_generator(s + 2)) for s in seeds]
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    milestone = max(1, int(decay_at * steps))
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[milestone], gamma=0.1)
+    scheduler = step_decay(optimizer, steps, decay_at)
     losses = torch.empty(steps, len(seeds))
     for step in range(steps):
-        batch = [adding_problem(batch_size, seq_len, g) for g in gens]
-        x = torch.stack([b[0] for b in batch])  # (S, B, T, 2)
-        y = torch.stack([b[1] for b in batch])  # (S, B)
+        x, y = seed_batches(gens, batch_size, seq_len)  # (S, B, T, 2), (S, B)
         per_seed = ((model(x) - y) ** 2).mean(dim=1)  # (S,)
         optimizer.zero_grad(set_to_none=False)
         per_seed.sum().backward()
@@ -179,13 +178,12 @@ def train_adding_seeds(
         scheduler.step()
         losses[step] = per_seed.detach()
     with torch.no_grad():
-        x_test = torch.stack([t[0] for t in tests])  # (S, n, T, 2)
-        y_test = torch.stack([t[1] for t in tests])  # (S, n)
+        x_test, y_test = seed_tests(seeds, n_test, seq_len)  # (S, n, T, 2), (S, n)
         mse = ((model(x_test) - y_test) ** 2).mean(dim=1)  # (S,)
-    return SeedRuns(kind, seq_len, seeds, [float(m) for m in mse], losses, model)
+    return PackedRuns(kind, seq_len, seeds, [float(m) for m in mse], losses, model)
 
 
-def unpack(runs: SeedRuns, index: int) -> tuple[nn.Module, nn.Linear]:
+def unpack(runs: PackedRuns, index: int) -> tuple[nn.Module, nn.Linear]:
     """Seed number ``index`` of a packed run as an ordinary ``nn.RNN/LSTM/GRU(2, H)`` and its read-out."""
     model = runs.model
     s, h, d, k = len(model.seeds), model.hidden_size, model.input_size, _GATES[model.kind]
@@ -205,60 +203,3 @@ def unpack(runs: SeedRuns, index: int) -> tuple[nn.Module, nn.Linear]:
         head.weight.copy_(model.head_weight[index][None])
         head.bias.copy_(model.head_bias[index : index + 1])
     return single, head
-
-
-@torch.no_grad()
-def selective_unit(
-    layer: nn.Module,
-    head: nn.Linear,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    x_test: torch.Tensor,
-    y_test: torch.Tensor,
-) -> dict[str, float]:
-    """Find a trained adding-problem LSTM's most selective unit and measure what it does alone.
-
-    ``layer`` is a trained ``nn.LSTM(2, H)`` (e.g. from :func:`unpack`) and ``head`` its
-    read-out. The unit whose input gate differs most between marked and unmarked positions of
-    ``x (N, T, 2)`` is the ``"unit"``. Returned, besides its gate means: ``"corr"``, the
-    correlation of its last cell state with ``y``; ``"alone"``, the test MSE on
-    ``(x_test, y_test)`` of a linear read-out of that unit's ``h_T`` alone (least squares on
-    ``x``); ``"full"``, the test MSE of the whole model; ``"ablated"``, the same model with
-    that unit's read-out weight set to zero; ``"drift"``/``"drift_std"``, the mean and standard
-    deviation over sequences of the unit's total cell-state change at unmarked steps; and
-    ``"jump_std"``, the standard deviation of its total change at the two marked steps.
-    """
-    from seqnotes.lstm import LSTM
-
-    ours = LSTM.from_torch(layer)
-    _, (h_last, c_last), gates = ours(x, return_gates=True)  # (N, H) x 2, {name: (N, T, H)}
-    h_test = ours(x_test)[1][0]  # (N', H)
-    marked = x[..., 1] == 1  # (N, T)
-    i_gate = gates["i"]
-    selectivity = i_gate[marked].mean(0) - i_gate[~marked].mean(0)  # (H,)
-    unit = int(selectivity.argmax())
-    design = torch.stack([h_last[:, unit], torch.ones_like(y)], dim=1)  # (N, 2)
-    coef = torch.linalg.lstsq(design, y[:, None]).solution  # (2, 1)
-    alone = torch.stack([h_test[:, unit], torch.ones_like(y_test)], dim=1) @ coef  # (N', 1)
-    weight = head.weight[0].clone()  # (H,)
-    full = h_test @ weight + head.bias  # (N',)
-    weight[unit] = 0.0
-    ablated = h_test @ weight + head.bias  # (N',)
-    c = gates["c"][..., unit]  # (N, T)
-    change = torch.diff(c, dim=1, prepend=torch.zeros_like(c[:, :1]))  # (N, T): c_t - c_{t-1}
-    drift = (change * ~marked).sum(1)  # (N,): total change at unmarked steps
-    jumps = (change * marked).sum(1)  # (N,): total change at the two marked steps
-    mse = lambda p: float(((p.flatten() - y_test) ** 2).mean())  # noqa: E731
-    return {
-        "unit": unit,
-        "i_marked": float(i_gate[..., unit][marked].mean()),
-        "i_other": float(i_gate[..., unit][~marked].mean()),
-        "f_mean": float(gates["f"][..., unit].mean()),
-        "corr": float(torch.corrcoef(torch.stack([c_last[:, unit], y]))[0, 1]),
-        "alone": mse(alone),
-        "full": mse(full),
-        "ablated": mse(ablated),
-        "drift": float(drift.mean()),
-        "drift_std": float(drift.std()),
-        "jump_std": float(jumps.std()),
-    }

@@ -1,6 +1,8 @@
-"""Attention from scratch: scaled dot-product attention, masks and multi-head attention.
+"""Attention from scratch: scaled dot-product attention, masks, multi-head attention (Chapter 4.1).
 
-Chapter 4 builds the Transformer from these pieces, following the lecture notes::
+Notes lines 29-53 (self-attention, "이게 1개의 head이다", multi-head) and line 57 (the mask
+that blocks future queries). Chapter 4 builds the Transformer from these pieces, following
+the notes' lines 41-46::
 
     q, k, v = x W^q, x W^k, x W^v        # every word gets a query, a key and a value
     scores  = q . k / sqrt(d_k)          # similarity of a query with every key, scaled down
@@ -15,9 +17,6 @@ attention is allowed**, like ``torch.nn.functional.scaled_dot_product_attention`
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -25,11 +24,10 @@ from torch import nn
 from seqnotes.utils import check_positive_int, check_tensor
 
 __all__ = [
+    "CausalSelfAttention",
     "MultiHeadAttention",
-    "best_time",
     "causal_mask",
     "check_mask",
-    "num_threads",
     "padding_mask",
     "scaled_dot_product_attention",
 ]
@@ -134,12 +132,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, num_heads: int, bias: bool = True, dropout: float = 0.0) -> None:
         super().__init__()
-        if not isinstance(d_model, int) or not isinstance(num_heads, int) or d_model < 1 or num_heads < 1:
-            raise ValueError(f"d_model and num_heads must be positive ints, got {d_model!r}, {num_heads!r}")
-        if d_model % num_heads:
-            raise ValueError(f"d_model ({d_model}) must be divisible by num_heads ({num_heads})")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        _check_sizes(d_model, num_heads, dropout)
         self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_model // num_heads
         self.q_proj = nn.Linear(d_model, d_model, bias=bias)  # W^q of all heads, stacked
         self.k_proj = nn.Linear(d_model, d_model, bias=bias)  # W^k
@@ -166,18 +159,8 @@ class MultiHeadAttention(nn.Module):
         ``(T_q, T_k)`` for a causal mask or ``(B, 1, 1, T_k)`` for a padding mask.
         Returns ``output (B, T_q, d_model)`` and ``weights (B, heads, T_q, T_k)``.
         """
-        D = self.d_model
-        check_tensor(query, "query", ("B", "T_q", D))
-        check_tensor(key, "key", ("B", "T_k", D))
-        check_tensor(value, "value", ("B", "T_k", D))
-        if query.size(0) != key.size(0) or key.shape != value.shape:
-            raise ValueError(
-                f"query (B, T_q, {D}), key and value (B, T_k, {D}) must agree, got "
-                f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
-            )
-        B, T_q, T_k = query.size(0), query.size(1), key.size(1)
-        if mask is not None:
-            check_mask(mask, (B, self.num_heads, T_q, T_k), "(B, heads, T_q, T_k)")
+        _check_inputs(self, query, key, value, mask)
+        B, T_q, D = query.shape
         q = self.split_heads(self.q_proj(query))  # (B, h, T_q, d_head)
         k = self.split_heads(self.k_proj(key))  # (B, h, T_k, d_head)
         v = self.split_heads(self.v_proj(value))  # (B, h, T_k, d_head)
@@ -212,34 +195,49 @@ class MultiHeadAttention(nn.Module):
         return ours.to(m.in_proj_weight.device, m.in_proj_weight.dtype)
 
 
-def best_time(fn: Callable[[], object], repeats: int = 5) -> float:
-    """The shortest wall-clock time of ``repeats`` calls of ``fn()``, in milliseconds.
+def _check_sizes(d_model: int, num_heads: int, dropout: float) -> None:
+    if not isinstance(d_model, int) or not isinstance(num_heads, int) or d_model < 1 or num_heads < 1:
+        raise ValueError(f"d_model and num_heads must be positive ints, got {d_model!r}, {num_heads!r}")
+    if d_model % num_heads:
+        raise ValueError(f"d_model ({d_model}) must be divisible by num_heads ({num_heads})")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
 
-    The minimum, not the mean: other processes can only make a run slower, so the shortest
-    run is the best estimate of what the computation itself costs.
+
+def _check_inputs(
+    attn: MultiHeadAttention, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: object
+) -> None:
+    """The guards of :meth:`MultiHeadAttention.forward`, kept out of the way of the idea."""
+    D = attn.d_model
+    check_tensor(query, "query", ("B", "T_q", D))
+    check_tensor(key, "key", ("B", "T_k", D))
+    check_tensor(value, "value", ("B", "T_k", D))
+    if query.size(0) != key.size(0) or key.shape != value.shape:
+        raise ValueError(
+            f"query (B, T_q, {D}), key and value (B, T_k, {D}) must agree, got "
+            f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
+        )
+    if mask is not None:
+        B, T_q, T_k = query.size(0), query.size(1), key.size(1)
+        check_mask(mask, (B, attn.num_heads, T_q, T_k), "(B, heads, T_q, T_k)")
+
+
+class CausalSelfAttention(nn.Module):
+    """One masked self-attention layer with a recurrent layer's interface.
+
+    ``forward(x (B, T, D)) -> (outputs (B, T, D), weights (B, heads, T, T))``: position
+    ``t`` attends to positions ``1..t`` only (a :func:`causal_mask`), so
+    ``outputs[:, t]`` depends on ``x_1..x_t`` exactly like a recurrent layer's ``h_t``. It
+    is :class:`MultiHeadAttention` with queries, keys and values all
+    from ``x``; Chapter 5 times and differentiates it side by side with RNNs.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be a callable taking no arguments, got {type(fn).__name__}")
-    check_positive_int(repeats, "repeats")
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times)
 
+    def __init__(self, d_model: int, num_heads: int) -> None:
+        super().__init__()
+        self.attn = MultiHeadAttention(d_model, num_heads)
+        self.d_model = d_model
 
-@contextmanager
-def num_threads(n: int) -> Iterator[int]:
-    """Let torch use ``n`` intra-op threads inside the ``with`` block, then restore the old number.
-
-    The book runs on one thread (``book_setup``); this lets one measurement use what a
-    multi-core machine offers without changing the rest of the notebook.
-    """
-    check_positive_int(n, "n")
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield n
-    finally:
-        torch.set_num_threads(old)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        check_tensor(x, "x", ("B", "T", self.d_model))
+        mask = causal_mask(x.size(1), device=x.device)  # (T, T)
+        return self.attn(x, x, x, mask)  # (B, T, D), (B, heads, T, T)

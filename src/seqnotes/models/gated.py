@@ -1,6 +1,8 @@
-"""Chapter 3: LSTM (and GRU) from scratch — gates that keep a long-term memory.
+"""Gated recurrent layers: LSTM and GRU from scratch (Chapter 3; notes lines 11-19).
 
-One LSTM step, with PyTorch's gate order i, f, g, o::
+"해결 -> lstm" (line 11): gates decide what to add (input gate, line 15), what to forget
+(forget gate, line 17) and what to pass on to the next step (output gate, line 19). One LSTM
+step, with PyTorch's gate order i, f, g, o::
 
     i_t = sigmoid(W_ii x_t + W_hi h_{t-1} + b_i)   input gate:  what to add     (어떤 정보를 추가할지)
     f_t = sigmoid(W_if x_t + W_hf h_{t-1} + b_f)   forget gate: what to forget  (어떤 정보를 잊을지)
@@ -9,37 +11,34 @@ One LSTM step, with PyTorch's gate order i, f, g, o::
     c_t = f_t * c_{t-1} + i_t * g_t                cell state: an additive update
     h_t = o_t * tanh(c_t)
 
-:class:`LSTMCell` is one step, :class:`LSTM` runs it over a sequence (the input projections
-of all steps are one matrix product) and can return every gate activation for plotting.
-``from_torch`` copies ``torch.nn.LSTM`` / ``torch.nn.LSTMCell`` weights. :class:`GRU` is the
-two-gate variant for comparison.
+Both layers follow the recurrent contract of :mod:`seqnotes.models.recurrent`
+(``forward(x, state=None) -> (outputs, state)``, ``unroll``, ``prepare``, ``from_torch``) and
+expose their gates one way: ``layer.gates(x, state=None)`` returns a dict of ``(B, T, H)``
+tensors, one per gate (the LSTM adds its cell state ``"c"``), always batch first.
+:class:`LSTMSequence` is the LSTM recurrence with a hand-written backward pass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from seqnotes.rnn import RecurrentLanguageModel, _check_sizes, _inputs, _load_cell_, _uniform_
+from seqnotes.models.recurrent import check_sequence, check_sizes, load_cell_, uniform_
 from seqnotes.utils import check_tensor
 
 __all__ = [
     "GATE_NAMES",
     "GRU",
+    "GRU_GATE_NAMES",
     "LSTM",
-    "CharLSTMConfig",
     "GRUCell",
-    "GRULanguageModel",
     "LSTMCell",
-    "LSTMLanguageModel",
     "LSTMSequence",
-    "cell_gradient_paths",
-    "time_forward_backward",
+    "set_forget_bias_",
 ]
 
 GATE_NAMES = ("i", "f", "g", "o")  # PyTorch's order of the four blocks of weight_ih / weight_hh
+GRU_GATE_NAMES = ("r", "z", "n")  # reset gate, update gate, candidate
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -53,41 +52,44 @@ class LSTMCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
-        _check_sizes(input_size, hidden_size)
+        check_sizes(input_size, hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))  # (4H, D)
         self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))  # (4H, H)
         self.bias = nn.Parameter(torch.empty(4 * hidden_size))  # (4H,)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _uniform_(self, self.hidden_size)
+        uniform_(self, hidden_size)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """Input part of the four pre-activations: ``(..., D) -> (..., 4H)``."""
         return x @ self.weight_ih.T + self.bias  # (..., 4H)
 
-    def recur(self, xw: torch.Tensor, state: State) -> tuple[State, tuple[torch.Tensor, ...]]:
-        """One step from the projected input ``xw (B, 4H)`` and ``state = (h, c)``, each ``(B, H)``.
+    def gates(self, xw: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The four gate activations ``(i, f, g, o)``, each ``(B, H)``, from ``xw (B, 4H)`` and ``h``.
 
-        Returns ``((h', c'), (i, f, g, o))``: the new state and the four gate activations,
-        each ``(B, H)``. (One sigmoid over all four blocks and fused ``addmm``/``addcmul``
-        keep the number of autograd operations per step small.)
+        (One sigmoid over all four blocks and a fused ``addmm`` keep the number of autograd
+        operations per step small.)
         """
-        h, c = state
         z = torch.addmm(xw, h, self.weight_hh.T)  # (B, 4H) = xw + h W_hh^T
         i, f, _, o = torch.sigmoid(z).chunk(4, dim=-1)  # 3 x (B, H): the gates, in (0, 1); g's block unused
         g = torch.tanh(z[:, 2 * self.hidden_size : 3 * self.hidden_size])  # (B, H): the candidate
+        return i, f, g, o
+
+    def recur(self, xw: torch.Tensor, state: State) -> State:
+        """One step from the projected input ``xw (B, 4H)`` and ``state = (h, c)`` -> ``(h', c')``."""
+        return self.update(state[1], self.gates(xw, state[0]))
+
+    @staticmethod
+    def update(c: torch.Tensor, gates: tuple[torch.Tensor, ...]) -> State:
+        """The new state ``(h, c)`` from the old cell state and the gates ``(i, f, g, o)``."""
+        i, f, g, o = gates
         c = torch.addcmul(f * c, i, g)  # (B, H): c = f * c + i * g, forget some old, add some new
         h = o * torch.tanh(c)  # (B, H): expose part of the memory
-        return (h, c), (i, f, g, o)
+        return h, c
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> State:
         """``x (B, D)``, ``state = (h, c)`` (zeros if None) -> ``(h', c')``, each ``(B, H)``."""
         check_tensor(x, "x", ("B", self.input_size))
-        state = _check_state(state, x, self.hidden_size)
-        new_state, _ = self.recur(self.project(x), state)
-        return new_state
+        return self.recur(self.project(x), _check_state(state, x, self.hidden_size))
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
@@ -100,7 +102,7 @@ class LSTMCell(nn.Module):
         if m.bias_ih is None:
             raise ValueError("from_torch needs an nn.LSTMCell with bias=True")
         cell = cls(m.input_size, m.hidden_size)
-        _load_cell_(cell, m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh)
+        load_cell_(cell, m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh)
         return cell
 
 
@@ -185,12 +187,10 @@ class LSTMSequence(torch.autograd.Function):
 class LSTM(nn.Module):
     """A single-layer LSTM built from one :class:`LSTMCell`.
 
-    ``forward(x, state=None, return_gates=False)`` takes ``x (B, T, D)`` (``(T, B, D)`` if
-    ``batch_first=False``) and an optional ``state = (h0, c0)``, each ``(B, H)``, and returns
+    ``forward(x, state=None)`` takes ``x (B, T, D)`` (``(T, B, D)`` if ``batch_first=False``)
+    and an optional ``state = (h0, c0)``, each ``(B, H)``, and returns
     ``(outputs, (h_T, c_T))`` with ``outputs`` every ``h_t``: ``(B, T, H)`` (or ``(T, B, H)``).
-    With ``return_gates=True`` it returns a third item, a dict of ``(B, T, H)`` tensors
-    ``{"i", "f", "g", "o", "c"}``: the gate activations and the cell state at every step
-    (always batch first).
+    :meth:`gates` returns the gate activations and the cell state at every step.
 
     ``fused=True`` (the default) runs the recurrence through :class:`LSTMSequence`, whose
     backward pass is written by hand; ``fused=False`` lets autograd record the step-by-step
@@ -206,27 +206,31 @@ class LSTM(nn.Module):
         self.input_size, self.hidden_size, self.batch_first = input_size, hidden_size, batch_first
         self.fused = fused
 
-    def _prepare(self, x: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
-        """Check the inputs; return the input projections ``xw (B, T, 4H)`` and ``(h0, c0)``."""
-        x = _inputs(x, self.input_size, self.batch_first, None, self.hidden_size)  # (B, T, D)
-        state = _check_state(state, x, self.hidden_size)
-        return self.cell.project(x), state  # (B, T, 4H): all input projections in one matmul
+    def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        outputs, final, _, _ = self._run(x, state)
+        return outputs, final
 
-    def _loop(self, xw: torch.Tensor, state: State) -> tuple[list[State], list[torch.Tensor]]:
-        """The step-by-step loop that autograd records: states and gates ``(B, 4H)`` per step."""
-        states, gates = [], []
-        for t in range(xw.size(1)):
-            state, ifgo = self.cell.recur(xw[:, t], state)  # (B, H) x 2, 4 x (B, H)
-            states.append(state)
-            gates.append(torch.cat(ifgo, dim=-1))  # (B, 4H)
-        return states, gates
+    @torch.no_grad()
+    def gates(self, x: torch.Tensor, state: State | None = None) -> dict[str, torch.Tensor]:
+        """``{"i", "f", "g", "o", "c"}``: every gate activation and the cell state, each ``(B, T, H)``."""
+        _, _, z, cs = self._run(x, state)
+        acts = dict(zip(GATE_NAMES, z.chunk(4, dim=-1), strict=True))  # 4 x (B, T, H)
+        acts["c"] = cs  # (B, T, H)
+        return acts
 
     def unroll(self, x: torch.Tensor, state: State | None = None) -> list[State]:
         """The states ``[(h_1, c_1), ..., (h_T, c_T)]`` as nodes of the autograd graph."""
-        return self._loop(*self._prepare(x, state))[0]
+        return self._loop(*self.prepare(x, state))[0]
 
-    def forward(self, x: torch.Tensor, state: State | None = None, return_gates: bool = False):
-        xw, (h0, c0) = self._prepare(x, state)  # (B, T, 4H), (B, H), (B, H)
+    def prepare(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Check the inputs; return the input projections ``xw (B, T, 4H)`` and ``(h0, c0)``."""
+        x = check_sequence(x, self.input_size, self.batch_first)  # (B, T, D)
+        state = _check_state(state, x, self.hidden_size)
+        return self.cell.project(x), state  # (B, T, 4H): all input projections in one matmul
+
+    def _run(self, x: torch.Tensor, state: State | None):
+        """``(outputs, (h_T, c_T), gates (B, T, 4H), cs (B, T, H))``, fused or step by step."""
+        xw, (h0, c0) = self.prepare(x, state)  # (B, T, 4H), (B, H), (B, H)
         if self.fused:
             hs, cs, z = LSTMSequence.apply(xw, h0, c0, self.cell.weight_hh)  # (B, T, H) x 2, (B, T, 4H)
         else:
@@ -235,12 +239,17 @@ class LSTM(nn.Module):
             cs = torch.stack([c for _, c in states], dim=1)  # (B, T, H)
             z = torch.stack(gates, dim=1)  # (B, T, 4H)
         outputs = hs if self.batch_first else hs.transpose(0, 1)  # (B, T, H) or (T, B, H)
-        final = (hs[:, -1], cs[:, -1])  # (h_T, c_T), each (B, H)
-        if not return_gates:
-            return outputs, final
-        acts = dict(zip(GATE_NAMES, z.detach().chunk(4, dim=-1), strict=True))  # 4 x (B, T, H)
-        acts["c"] = cs.detach()  # (B, T, H)
-        return outputs, final, acts
+        return outputs, (hs[:, -1], cs[:, -1]), z.detach(), cs.detach()
+
+    def _loop(self, xw: torch.Tensor, state: State) -> tuple[list[State], list[torch.Tensor]]:
+        """The step-by-step loop that autograd records: states and gates ``(B, 4H)`` per step."""
+        states, gates = [], []
+        for t in range(xw.size(1)):
+            ifgo = self.cell.gates(xw[:, t], state[0])  # 4 x (B, H)
+            state = self.cell.update(state[1], ifgo)  # (B, H) x 2
+            states.append(state)
+            gates.append(torch.cat(ifgo, dim=-1))  # (B, 4H)
+        return states, gates
 
     def extra_repr(self) -> str:
         return f"batch_first={self.batch_first}"
@@ -255,7 +264,7 @@ class LSTM(nn.Module):
                 "from_torch supports nn.LSTM(num_layers=1, bidirectional=False, bias=True, proj_size=0) only"
             )
         lstm = cls(m.input_size, m.hidden_size, batch_first=m.batch_first)
-        _load_cell_(lstm.cell, m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0)
+        load_cell_(lstm.cell, m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0)
         return lstm
 
 
@@ -276,58 +285,86 @@ class GRUCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
-        _check_sizes(input_size, hidden_size)
+        check_sizes(input_size, hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))  # (3H, D)
         self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))  # (3H, H)
         self.bias_ih = nn.Parameter(torch.empty(3 * hidden_size))  # (3H,)
         self.bias_hh = nn.Parameter(torch.empty(3 * hidden_size))  # (3H,)
-        _uniform_(self, hidden_size)
+        uniform_(self, hidden_size)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., D) -> (..., 3H)``."""
         return x @ self.weight_ih.T + self.bias_ih  # (..., 3H)
 
-    def recur(self, xw: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """One step from ``xw (B, 3H)`` and ``h (B, H)`` -> ``h' (B, H)``."""
+    def gates(self, xw: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The gates ``(r, z, n)``, each ``(B, H)``, from ``xw (B, 3H)`` and ``h (B, H)``."""
         hw = h @ self.weight_hh.T + self.bias_hh  # (B, 3H)
         xr, xz, xn = xw.chunk(3, dim=-1)  # 3 x (B, H)
         hr, hz, hn = hw.chunk(3, dim=-1)  # 3 x (B, H)
         r = torch.sigmoid(xr + hr)  # (B, H)
         z = torch.sigmoid(xz + hz)  # (B, H)
         n = torch.tanh(xn + r * hn)  # (B, H)
+        return r, z, n
+
+    def recur(self, xw: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """One step from ``xw (B, 3H)`` and ``h (B, H)`` -> ``h' (B, H)``."""
+        _, z, n = self.gates(xw, h)
         return (1 - z) * n + z * h  # (B, H)
 
-    def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
+        """``x (B, D)``, ``state = h (B, H)`` (zeros if None) -> ``h' (B, H)``."""
         check_tensor(x, "x", ("B", self.input_size))
-        if h is None:
-            h = x.new_zeros(x.size(0), self.hidden_size)  # (B, H)
-        check_tensor(h, "h", (x.size(0), self.hidden_size))
-        return self.recur(self.project(x), h)
+        if state is None:
+            state = x.new_zeros(x.size(0), self.hidden_size)  # (B, H)
+        check_tensor(state, "state", (x.size(0), self.hidden_size))
+        return self.recur(self.project(x), state)
 
 
 class GRU(nn.Module):
-    """A single-layer GRU: ``forward(x, h0=None) -> (outputs (B, T, H), h_T (B, H))``."""
+    """A single-layer GRU: ``forward(x, state=None) -> (outputs (B, T, H), h_T (B, H))``."""
 
     def __init__(self, input_size: int, hidden_size: int, batch_first: bool = True) -> None:
         super().__init__()
         self.cell = GRUCell(input_size, hidden_size)
         self.input_size, self.hidden_size, self.batch_first = input_size, hidden_size, batch_first
 
-    def unroll(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> list[torch.Tensor]:
-        x = _inputs(x, self.input_size, self.batch_first, h0, self.hidden_size)  # (B, T, D)
-        h = x.new_zeros(x.size(0), self.hidden_size) if h0 is None else h0  # (B, H)
-        xw = self.cell.project(x)  # (B, T, 3H)
+    def forward(
+        self, x: torch.Tensor, state: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        states = self.unroll(x, state)
+        outputs = torch.stack(states, dim=1 if self.batch_first else 0)  # (B, T, H) or (T, B, H)
+        return outputs, states[-1]
+
+    @torch.no_grad()
+    def gates(self, x: torch.Tensor, state: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``{"r", "z", "n"}``: every gate activation, each ``(B, T, H)``."""
+        xw, h = self.prepare(x, state)  # (B, T, 3H), (B, H)
+        acts: list[tuple[torch.Tensor, ...]] = []
+        for t in range(xw.size(1)):
+            r, z, n = self.cell.gates(xw[:, t], h)  # 3 x (B, H)
+            h = (1 - z) * n + z * h  # (B, H)
+            acts.append((r, z, n))
+        return {name: torch.stack([a[k] for a in acts], dim=1) for k, name in enumerate(GRU_GATE_NAMES)}
+
+    def unroll(self, x: torch.Tensor, state: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """The hidden states ``[h_1, ..., h_T]`` as nodes of the autograd graph."""
+        xw, h = self.prepare(x, state)  # (B, T, 3H), (B, H)
         states = []
-        for t in range(x.size(1)):
+        for t in range(xw.size(1)):
             h = self.cell.recur(xw[:, t], h)  # (B, H)
             states.append(h)
         return states
 
-    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        states = self.unroll(x, h0)
-        outputs = torch.stack(states, dim=1 if self.batch_first else 0)  # (B, T, H) or (T, B, H)
-        return outputs, states[-1]
+    def prepare(
+        self, x: torch.Tensor, state: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Check the inputs; return the input projections ``xw (B, T, 3H)`` and ``h0 (B, H)``."""
+        x = check_sequence(x, self.input_size, self.batch_first)  # (B, T, D)
+        if state is None:
+            state = x.new_zeros(x.size(0), self.hidden_size)  # (B, H)
+        check_tensor(state, "state", (x.size(0), self.hidden_size))
+        return self.cell.project(x), state
 
     @classmethod
     def from_torch(cls, m: nn.GRU) -> GRU:
@@ -345,96 +382,22 @@ class GRU(nn.Module):
         return gru
 
 
-def cell_gradient_paths(layer: LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``||dL/dc_t||`` split into the direct cell-state path and the paths through ``h``.
+@torch.no_grad()
+def set_forget_bias_(layer: nn.Module, value: float) -> nn.Module:
+    """Set an LSTM's forget-gate bias to ``value`` (Gers et al., 2000, suggest a positive one).
 
-    With ``L = sum(h_T)`` the gradient reaches ``c_t`` along two kinds of paths: the
-    **direct** one, ``c_t -> c_{t+1} -> ... -> c_T`` through ``c = f * c + i * g`` only (each
-    step multiplies by the forget gate), and the paths that leave the cell state through
-    ``h_t = o_t * tanh(c_t)`` into the next step's gates and candidate. Running the recurrence
-    a second time with ``h_{t-1}`` detached inside the gates keeps only the direct path.
-
-    Returns a dict of ``(T,)`` tensors indexed by the distance ``d = T - t`` (index 0 is the
-    last step): ``"full"`` and ``"direct"`` (batch mean of the per-example L2 norm),
-    ``"h_paths"`` (the norm of their difference) and ``"tanh_slope"`` (the mean of
-    ``tanh'(c_t) = 1 - tanh(c_t)^2`` at that step, the factor on the way ``c_t -> h_t``).
+    With ``f_t = sigmoid(... + value)`` close to 1 at the start, the cell state is kept by
+    default and the gradient along it does not vanish before training has begun. Works for
+    :class:`LSTM` (one bias) and ``torch.nn.LSTM`` (two biases, gate order
+    i, f, g, o).
     """
-    if not isinstance(layer, LSTM):
-        raise TypeError(f"layer must be a seqnotes.lstm.LSTM, got {type(layer).__name__}")
-    xw, state = layer._prepare(x, None)  # (B, T, 4H), (h0, c0)
-    grads, cells = {}, None
-    for name, detach in (("full", False), ("direct", True)):
-        h, c = state
-        nodes = []
-        for t in range(xw.size(1)):
-            z = torch.addmm(xw[:, t], h.detach() if detach else h, layer.cell.weight_hh.T)  # (B, 4H)
-            i, f, _, o = torch.sigmoid(z).chunk(4, dim=-1)  # 3 x (B, H)
-            g = torch.tanh(z.chunk(4, dim=-1)[2])  # (B, H)
-            c = f * c + i * g  # (B, H)
-            h = o * torch.tanh(c)  # (B, H)
-            nodes.append(c)
-        grads[name] = torch.autograd.grad(h.sum(), nodes)  # T x (B, H)
-        cells = nodes
-    norm = lambda gs: torch.stack([g.double().norm(dim=-1).mean() for g in gs]).flip(0)  # noqa: E731
-    slope = torch.stack([1 - torch.tanh(c.detach()).pow(2).mean() for c in cells]).flip(0)  # (T,)
-    return {
-        "full": norm(grads["full"]),
-        "direct": norm(grads["direct"]),
-        "h_paths": norm([a - b for a, b in zip(grads["full"], grads["direct"], strict=True)]),
-        "tanh_slope": slope,
-    }
-
-
-def time_forward_backward(
-    layers: dict[str, nn.Module], x: torch.Tensor, *, repeats: int = 20, rounds: int = 3
-) -> dict[str, float]:
-    """Seconds per forward + backward pass of every layer on ``x (B, T, D)``, side by side.
-
-    Each round times ``repeats`` passes of every layer in turn (interleaved, so that a busy
-    machine slows them alike); the result is the fastest round of each layer. The loss is
-    the sum of the outputs. Timings vary from run to run: use them for ratios, not digits.
-    """
-    import time
-
-    if not layers:
-        raise ValueError("layers must name at least one module")
-    best = {name: float("inf") for name in layers}
-    for _ in range(rounds):
-        for name, layer in layers.items():
-            start = time.perf_counter()
-            for _ in range(repeats):
-                out, _ = layer(x)  # (B, T, H)
-                out.sum().backward()
-            best[name] = min(best[name], (time.perf_counter() - start) / repeats)
-    return best
-
-
-# ----------------------------------------------------------------------------------------
-# Language models through the book's interface
-
-
-@dataclass
-class CharLSTMConfig:
-    """Sizes of a character-level LSTM (or GRU) language model."""
-
-    vocab_size: int
-    embed_dim: int = 64
-    hidden_size: int = 128
-
-
-class LSTMLanguageModel(RecurrentLanguageModel):
-    """Chapter 3's character language model: embedding -> :class:`LSTM` -> linear."""
-
-    def __init__(self, config: CharLSTMConfig) -> None:
-        layer = LSTM(config.embed_dim, config.hidden_size, batch_first=True)
-        super().__init__(config.vocab_size, config.embed_dim, layer, config.hidden_size)
-        self.config = config
-
-
-class GRULanguageModel(RecurrentLanguageModel):
-    """The same language model with a :class:`GRU` layer."""
-
-    def __init__(self, config: CharLSTMConfig) -> None:
-        layer = GRU(config.embed_dim, config.hidden_size, batch_first=True)
-        super().__init__(config.vocab_size, config.embed_dim, layer, config.hidden_size)
-        self.config = config
+    if isinstance(layer, LSTM):
+        h = layer.hidden_size
+        layer.cell.bias[h : 2 * h] = value
+    elif isinstance(layer, nn.LSTM):
+        h = layer.hidden_size
+        layer.bias_ih_l0[h : 2 * h] = value
+        layer.bias_hh_l0[h : 2 * h] = 0.0
+    else:
+        raise TypeError(f"layer must be an LSTM (seqnotes or torch.nn), got {type(layer).__name__}")
+    return layer

@@ -1,153 +1,39 @@
-"""Synthetic long-range tasks: the adding problem (Hochreiter & Schmidhuber, 1997).
+"""Trainers for the adding problem: one model, or several seeds as one batched model (Chapters 2, 3).
 
-Every input is a sequence of ``T`` pairs ``(value, marker)``: ``value ~ U[0, 1)`` and exactly
-two positions carry ``marker = 1``, one in the first half of the sequence and one in the
-second half (the form used in most papers since). The target is the sum of the two marked
-values. The first marked value has to survive at least ``T / 2`` steps to reach the output
-at the end.
-
-A model that ignores the input and always predicts the mean, 1, has mean squared error
-``Var(u1 + u2) = 2 / 12 = 1/6`` (:data:`BASELINE_MSE`): an error at that level means "has
-learned nothing about the marked values". Remembering only the second value gives
-``Var(u1) = 1/12``.
+Notes line 9 ("아주 먼 과거의 데이터가 소실 됨") and line 13 ("어떻게 long term dep을
+해결했는가?") as experiments: :func:`train_adding` trains one RNN, LSTM or GRU on
+:func:`seqnotes.tasks.adding.adding_problem`; :func:`train_rnn_seeds` trains the same tanh
+RNN for several seeds at once as a :class:`StackedRNNRegressor` (every seed its own clipping,
+optionally plain SGD and a chosen spectral radius: Chapter 2's clipping experiment).
+:func:`seqnotes.training.packed.train_packed_seeds` is the fast variant for Chapter 3.
+:func:`seed_batches` and :func:`seed_tests` are the per-seed data both share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from seqnotes.training import History, fit
+from seqnotes.measure.gradients import gaussian_init_
+from seqnotes.models.gated import set_forget_bias_
+from seqnotes.models.lm import make_recurrent
+from seqnotes.models.recurrent import RNN, SequenceRegressor
+from seqnotes.tasks.adding import adding_batches, adding_problem
+from seqnotes.training.loop import History, fit
+from seqnotes.training.schedules import step_decay
 from seqnotes.utils import check_positive_int, check_tensor, make_generator, seed_everything
 
 __all__ = [
-    "BASELINE_MSE",
     "AddingResult",
-    "SequenceRegressor",
-    "adding_batches",
-    "adding_problem",
-    "make_recurrent",
-    "set_forget_bias_",
+    "StackedRNNRegressor",
+    "StackedRuns",
+    "seed_batches",
+    "seed_tests",
     "train_adding",
+    "train_rnn_seeds",
 ]
-
-BASELINE_MSE = 1.0 / 6.0  # MSE of always predicting E[u1 + u2] = 1
-
-
-def adding_problem(n: int, seq_len: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` adding-problem examples of length ``seq_len`` (>= 2).
-
-    Returns ``(x (n, T, 2), y (n,))``: ``x[..., 0]`` the values, ``x[..., 1]`` the markers
-    (a one at a random position in ``[0, T // 2)`` and another in ``[T // 2, T)``), and ``y``
-    the sum of the two marked values. Deterministic for a given ``generator`` state.
-    """
-    check_positive_int(n, "n")
-    if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 2:
-        raise ValueError(f"seq_len must be an int >= 2, got {seq_len!r}")
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    half = seq_len // 2
-    values = torch.rand(n, seq_len, generator=generator)  # (n, T)
-    first = torch.randint(0, half, (n,), generator=generator)  # (n,): in the first half
-    second = torch.randint(half, seq_len, (n,), generator=generator)  # (n,): in the second half
-    markers = torch.zeros(n, seq_len)  # (n, T)
-    rows = torch.arange(n)  # (n,)
-    markers[rows, first] = 1.0
-    markers[rows, second] = 1.0
-    y = values[rows, first] + values[rows, second]  # (n,)
-    x = torch.stack([values, markers], dim=-1)  # (n, T, 2)
-    return x, y
-
-
-def adding_batches(
-    seq_len: int, batch_size: int, generator: torch.Generator
-) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
-    """A ``get_batch(step)`` for :func:`seqnotes.training.fit`: fresh examples every step."""
-
-    def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return adding_problem(batch_size, seq_len, generator)
-
-    return get_batch
-
-
-class SequenceRegressor(nn.Module):
-    """Read a sequence with a recurrent layer and predict one number from the last state.
-
-    ``layer`` is any batch-first recurrent module returning ``(outputs (B, T, H), state)``
-    (:class:`seqnotes.rnn.RNN`, :class:`seqnotes.lstm.LSTM`, :class:`seqnotes.lstm.GRU`).
-    ``forward(x (B, T, D), y (B,) = None) -> (pred (B,), mse | None)``.
-    """
-
-    def __init__(self, layer: nn.Module, hidden_size: int) -> None:
-        super().__init__()
-        self.layer = layer
-        self.head = nn.Linear(hidden_size, 1)
-
-    def forward(
-        self, x: torch.Tensor, y: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        check_tensor(x, "x", ("B", "T", "D"))
-        outputs, _ = self.layer(x)  # (B, T, H)
-        pred = self.head(outputs[:, -1]).squeeze(-1)  # (B,)
-        if y is None:
-            return pred, None
-        check_tensor(y, "y", (x.size(0),))
-        return pred, F.mse_loss(pred, y)
-
-
-def make_recurrent(kind: str, input_size: int, hidden_size: int, impl: str = "seqnotes") -> nn.Module:
-    """A batch-first recurrent layer of ``kind``: ``"rnn"`` (tanh), ``"lstm"`` or ``"gru"``.
-
-    ``impl="seqnotes"`` builds the book's from-scratch layer; ``impl="torch"`` the same model
-    from ``torch.nn`` (fused C++ loop, faster on a CPU). Both return ``(outputs, state)``.
-    """
-    if impl not in ("seqnotes", "torch"):
-        raise ValueError(f"impl must be 'seqnotes' or 'torch', got {impl!r}")
-    if impl == "torch":
-        layers = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-        if kind not in layers:
-            raise ValueError(f"kind must be 'rnn', 'lstm' or 'gru', got {kind!r}")
-        return layers[kind](input_size, hidden_size, batch_first=True)
-    if kind == "rnn":
-        from seqnotes.rnn import RNN
-
-        return RNN(input_size, hidden_size, "tanh")
-    if kind == "lstm":
-        from seqnotes.lstm import LSTM
-
-        return LSTM(input_size, hidden_size)
-    if kind == "gru":
-        from seqnotes.lstm import GRU
-
-        return GRU(input_size, hidden_size)
-    raise ValueError(f"kind must be 'rnn', 'lstm' or 'gru', got {kind!r}")
-
-
-@torch.no_grad()
-def set_forget_bias_(layer: nn.Module, value: float) -> nn.Module:
-    """Set an LSTM's forget-gate bias to ``value`` (Gers et al., 2000, suggest a positive one).
-
-    With ``f_t = sigmoid(... + value)`` close to 1 at the start, the cell state is kept by
-    default and the gradient along it does not vanish before training has begun. Works for
-    :class:`seqnotes.lstm.LSTM` (one bias) and ``torch.nn.LSTM`` (two biases, gate order
-    i, f, g, o).
-    """
-    from seqnotes.lstm import LSTM
-
-    if isinstance(layer, LSTM):
-        h = layer.hidden_size
-        layer.cell.bias[h : 2 * h] = value
-    elif isinstance(layer, nn.LSTM):
-        h = layer.hidden_size
-        layer.bias_ih_l0[h : 2 * h] = value
-        layer.bias_hh_l0[h : 2 * h] = 0.0
-    else:
-        raise TypeError(f"layer must be an LSTM (seqnotes or torch.nn), got {type(layer).__name__}")
-    return layer
 
 
 @dataclass
@@ -193,8 +79,7 @@ def train_adding(
     train_gen = make_generator(seed + 1)
     x_test, y_test = adding_problem(n_test, seq_len, make_generator(seed + 2))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    milestone = max(1, int(decay_at * steps))
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[milestone], gamma=0.1)
+    scheduler = step_decay(optimizer, steps, decay_at)
     history = fit(
         model,
         adding_batches(seq_len, batch_size, train_gen),
@@ -209,13 +94,28 @@ def train_adding(
 
 
 # ----------------------------------------------------------------------------------------
-# Several seeds at once: one batched model whose seeds never interact
+# Several seeds at once
+
+
+def seed_batches(
+    generators: list[torch.Generator], batch_size: int, seq_len: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training batch per seed, stacked: ``(x (S, B, T, 2), y (S, B))``."""
+    batches = [adding_problem(batch_size, seq_len, g) for g in generators]
+    return torch.stack([b[0] for b in batches]), torch.stack([b[1] for b in batches])
+
+
+def seed_tests(seeds: list[int], n_test: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seed ``s``'s held-out set (generator ``s + 2``, as :func:`train_adding`), stacked:
+    ``(x (S, n_test, T, 2), y (S, n_test))``."""
+    tests = [adding_problem(n_test, seq_len, make_generator(s + 2)) for s in seeds]
+    return torch.stack([t[0] for t in tests]), torch.stack([t[1] for t in tests])
 
 
 class StackedRNNRegressor(nn.Module):
     """``S`` independent tanh-RNN regressors (one per seed) computed as one batched model.
 
-    Each seed ``s`` has its own :class:`SequenceRegressor` around a :class:`seqnotes.rnn.RNN`;
+    Each seed ``s`` has its own :class:`SequenceRegressor` around an :class:`RNN`;
     their parameters are stacked along a first axis of size ``S`` (``weight_ih (S, H, D)``,
     ``weight_hh (S, H, H)``, ``bias (S, H)``, ``head_weight (S, H)``, ``head_bias (S,)``) and
     every step is one ``torch.baddbmm`` over the seeds. ``forward(x (S, B, T, D), y (S, B))``
@@ -225,8 +125,6 @@ class StackedRNNRegressor(nn.Module):
 
     def __init__(self, models: list[SequenceRegressor]) -> None:
         super().__init__()
-        from seqnotes.rnn import RNN
-
         if not models or not all(
             isinstance(m, SequenceRegressor) and isinstance(m.layer, RNN) and m.layer.nonlinearity == "tanh"
             for m in models
@@ -258,8 +156,6 @@ class StackedRNNRegressor(nn.Module):
     @torch.no_grad()
     def unstack(self, s: int) -> SequenceRegressor:
         """Seed ``s`` as an ordinary :class:`SequenceRegressor` (a copy)."""
-        from seqnotes.rnn import RNN
-
         hidden, inputs = self.weight_ih.shape[1:]
         model = SequenceRegressor(RNN(inputs, hidden, "tanh"), hidden)
         cell = model.layer.cell
@@ -272,13 +168,13 @@ class StackedRNNRegressor(nn.Module):
 
 
 @dataclass
-class SeedRuns:
-    """What :func:`train_adding_seeds` measured, one column per seed.
+class StackedRuns:
+    """What :func:`train_rnn_seeds` measured, one column per seed.
 
     ``loss``, ``grad_norm`` (before clipping) and ``max_abs_pred`` are ``(steps, S)`` arrays
     of the training batches (NaN after a seed stopped); ``stopped[s]`` is the step at which
     seed ``s``'s loss first was not finite, or None. From that step on the seed gets no
-    gradient, so with SGD its weights stay as they were when :func:`seqnotes.training.fit`
+    gradient, so with SGD its weights stay as they were when :func:`seqnotes.training.loop.fit`
     would have stopped; ``test_mse (S,)`` is measured on ``n_test`` held-out examples per seed.
     """
 
@@ -310,7 +206,7 @@ def _per_seed_clip_(params: list[nn.Parameter], max_norm: torch.Tensor) -> torch
     return norms.float()
 
 
-def train_adding_seeds(
+def train_rnn_seeds(
     seq_len: int,
     seeds: list[int] | range,
     *,
@@ -323,7 +219,7 @@ def train_adding_seeds(
     clip_grad_norm: float | list[float | None] | None = 1.0,
     init_scale: float | None = None,
     n_test: int = 1000,
-) -> SeedRuns:
+) -> StackedRuns:
     """:func:`train_adding` of a tanh RNN for every seed in ``seeds``, as one batched model.
 
     Seed ``s`` is the model ``train_adding("rnn", seq_len, seed=s, ...)`` builds, trained on
@@ -331,14 +227,12 @@ def train_adding_seeds(
     held-out set (generator ``s + 2``): only the arithmetic is batched over seeds, so a
     seed's numbers differ from the single run by float rounding only. Clipping is per seed.
     ``optimizer="sgd"`` uses plain SGD; ``init_scale`` re-initialises each RNN with
-    :func:`seqnotes.rnn.gaussian_init_` (generator ``1000 + s``).
+    :func:`seqnotes.measure.gradients.gaussian_init_` (generator ``1000 + s``).
     ``decay_at=None`` keeps the learning rate constant. ``clip_grad_norm`` may also be a list
     with one value (or None: no clipping) per entry of ``seeds``; a seed may then appear more
     than once, e.g. ``seeds=[0, 1, 0, 1]``, ``clip_grad_norm=[None, None, 1.0, 1.0]`` trains
     the same two models with and without clipping in one batched run.
     """
-    from seqnotes.rnn import gaussian_init_
-
     seeds = list(seeds)
     check_positive_int(steps, "steps")
     clips = clip_grad_norm if isinstance(clip_grad_norm, list) else [clip_grad_norm] * len(seeds)
@@ -365,19 +259,14 @@ def train_adding_seeds(
     init_weight_hh = stacked.weight_hh.detach().clone()  # (S, H, H)
     params = list(stacked.parameters())
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
-    milestones = [max(1, int(decay_at * steps))] if decay_at is not None else []
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
+    scheduler = step_decay(opt, steps, decay_at)
     gens = [make_generator(s + 1) for s in seeds]
     n = len(seeds)
     loss_log, norm_log, pred_log = (torch.full((steps, n), float("nan")) for _ in range(3))
     stopped: list[int | None] = [None] * n
     all_alive = True
     for step in range(steps):
-        batches = [adding_problem(batch_size, seq_len, g) for g in gens]
-        x, y = (
-            torch.stack([b[0] for b in batches]),
-            torch.stack([b[1] for b in batches]),
-        )  # (S, B, T, 2), (S, B)
+        x, y = seed_batches(gens, batch_size, seq_len)  # (S, B, T, 2), (S, B)
         pred, losses = stacked(x, y)  # (S, B), (S,)
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()
@@ -400,9 +289,8 @@ def train_adding_seeds(
                 break
         opt.step()
         scheduler.step()
-    tests = [adding_problem(n_test, seq_len, make_generator(s + 2)) for s in seeds]
     with torch.no_grad():
-        _, test_mse = stacked(torch.stack([t[0] for t in tests]), torch.stack([t[1] for t in tests]))
-    return SeedRuns(
+        _, test_mse = stacked(*seed_tests(seeds, n_test, seq_len))
+    return StackedRuns(
         seeds, seq_len, stacked.eval(), loss_log, norm_log, pred_log, stopped, test_mse, init_weight_hh
     )

@@ -2,7 +2,11 @@
 
 The corpus is read from the files of the installed ``konlpy`` wheel (no download, no Java,
 no konlpy code is run): the Constitution of the Republic of Korea (``kolaw``) and ten
-National Assembly bills (``kobill``).
+National Assembly bills (``kobill``). Every chapter's data (notes line 4: "일상의 대부분 seq
+데이터"; line 6: the language model predicts the next symbol from the previous ones): the
+standard split :func:`char_corpus`, :class:`CharVocab`, training batches and evaluation
+windows, the sunspot series of Chapter 1, and Chapter 1's statistics of contexts (line 7:
+the Markov assumption throws information away).
 """
 
 from __future__ import annotations
@@ -218,7 +222,7 @@ def _check_ids(ids: torch.Tensor, block_size: int) -> None:
 def lm_batches(
     ids: torch.Tensor, block_size: int, batch_size: int, generator: torch.Generator
 ) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
-    """A ``get_batch(step)`` for :func:`seqnotes.training.fit` that samples random windows.
+    """A ``get_batch(step)`` for :func:`seqnotes.training.loop.fit` that samples random windows.
 
     Each call draws ``batch_size`` random offsets from ``generator`` and returns
     ``(x (B, T), y (B, T))`` with ``y`` the next symbol of every position of ``x``.

@@ -1,0 +1,1 @@
+"""Data: the Korean corpus and its vocabulary, the adding problem, numbers -> Korean readings."""
