@@ -23,7 +23,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqnotes.models.recurrent import check_sequence, check_sizes, load_cell_, uniform_
+from seqnotes.models.recurrent import (
+    RecurrentLayer,
+    cell_from_torch,
+    check_h0,
+    check_sequence,
+    check_torch_layer,
+    init_cell_,
+    load_cell_,
+)
 from seqnotes.utils import check_tensor
 
 __all__ = [
@@ -52,12 +60,7 @@ class LSTMCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
-        check_sizes(input_size, hidden_size)
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))  # (4H, D)
-        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))  # (4H, H)
-        self.bias = nn.Parameter(torch.empty(4 * hidden_size))  # (4H,)
-        uniform_(self, hidden_size)
+        init_cell_(self, input_size, hidden_size, blocks=4, biases=("bias",))
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """Input part of the four pre-activations: ``(..., D) -> (..., 4H)``."""
@@ -97,13 +100,7 @@ class LSTMCell(nn.Module):
     @classmethod
     def from_torch(cls, m: nn.LSTMCell) -> LSTMCell:
         """A copy of ``torch.nn.LSTMCell`` ``m`` (its two biases are summed)."""
-        if not isinstance(m, nn.LSTMCell):
-            raise TypeError(f"from_torch needs a torch.nn.LSTMCell, got {type(m).__name__}")
-        if m.bias_ih is None:
-            raise ValueError("from_torch needs an nn.LSTMCell with bias=True")
-        cell = cls(m.input_size, m.hidden_size)
-        load_cell_(cell, m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh)
-        return cell
+        return cell_from_torch(cls, m, nn.LSTMCell)
 
 
 def _check_state(state: State | None, x: torch.Tensor, hidden_size: int) -> State:
@@ -257,12 +254,7 @@ class LSTM(nn.Module):
     @classmethod
     def from_torch(cls, m: nn.LSTM) -> LSTM:
         """A copy of a single-layer, unidirectional ``torch.nn.LSTM`` with biases."""
-        if not isinstance(m, nn.LSTM):
-            raise TypeError(f"from_torch needs a torch.nn.LSTM, got {type(m).__name__}")
-        if m.num_layers != 1 or m.bidirectional or not m.bias or m.proj_size:
-            raise ValueError(
-                "from_torch supports nn.LSTM(num_layers=1, bidirectional=False, bias=True, proj_size=0) only"
-            )
+        check_torch_layer(m, nn.LSTM)
         lstm = cls(m.input_size, m.hidden_size, batch_first=m.batch_first)
         load_cell_(lstm.cell, m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0)
         return lstm
@@ -273,7 +265,8 @@ class LSTM(nn.Module):
 
 
 class GRUCell(nn.Module):
-    """One GRU step in PyTorch's convention (blocks r, z, n)::
+    """One GRU step in PyTorch's convention (blocks r, z, n); ``weight_ih (3H, D)``,
+    ``weight_hh (3H, H)``, ``bias_ih (3H,)``, ``bias_hh (3H,)``::
 
         r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)      reset gate
         z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)      update gate
@@ -285,13 +278,7 @@ class GRUCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
-        check_sizes(input_size, hidden_size)
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))  # (3H, D)
-        self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))  # (3H, H)
-        self.bias_ih = nn.Parameter(torch.empty(3 * hidden_size))  # (3H,)
-        self.bias_hh = nn.Parameter(torch.empty(3 * hidden_size))  # (3H,)
-        uniform_(self, hidden_size)
+        init_cell_(self, input_size, hidden_size, blocks=3, biases=("bias_ih", "bias_hh"))
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., D) -> (..., 3H)``."""
@@ -315,26 +302,19 @@ class GRUCell(nn.Module):
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         """``x (B, D)``, ``state = h (B, H)`` (zeros if None) -> ``h' (B, H)``."""
         check_tensor(x, "x", ("B", self.input_size))
-        if state is None:
-            state = x.new_zeros(x.size(0), self.hidden_size)  # (B, H)
-        check_tensor(state, "state", (x.size(0), self.hidden_size))
-        return self.recur(self.project(x), state)
+        return self.recur(self.project(x), check_h0(state, x, self.hidden_size))
 
 
-class GRU(nn.Module):
-    """A single-layer GRU: ``forward(x, state=None) -> (outputs (B, T, H), h_T (B, H))``."""
+class GRU(RecurrentLayer):
+    """A single-layer GRU: ``forward(x, state=None) -> (outputs (B, T, H), h_T (B, H))``.
+
+    ``unroll`` and ``prepare`` are :class:`seqnotes.models.recurrent.RecurrentLayer`'s.
+    """
 
     def __init__(self, input_size: int, hidden_size: int, batch_first: bool = True) -> None:
         super().__init__()
         self.cell = GRUCell(input_size, hidden_size)
         self.input_size, self.hidden_size, self.batch_first = input_size, hidden_size, batch_first
-
-    def forward(
-        self, x: torch.Tensor, state: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        states = self.unroll(x, state)
-        outputs = torch.stack(states, dim=1 if self.batch_first else 0)  # (B, T, H) or (T, B, H)
-        return outputs, states[-1]
 
     @torch.no_grad()
     def gates(self, x: torch.Tensor, state: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -347,32 +327,10 @@ class GRU(nn.Module):
             acts.append((r, z, n))
         return {name: torch.stack([a[k] for a in acts], dim=1) for k, name in enumerate(GRU_GATE_NAMES)}
 
-    def unroll(self, x: torch.Tensor, state: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """The hidden states ``[h_1, ..., h_T]`` as nodes of the autograd graph."""
-        xw, h = self.prepare(x, state)  # (B, T, 3H), (B, H)
-        states = []
-        for t in range(xw.size(1)):
-            h = self.cell.recur(xw[:, t], h)  # (B, H)
-            states.append(h)
-        return states
-
-    def prepare(
-        self, x: torch.Tensor, state: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Check the inputs; return the input projections ``xw (B, T, 3H)`` and ``h0 (B, H)``."""
-        x = check_sequence(x, self.input_size, self.batch_first)  # (B, T, D)
-        if state is None:
-            state = x.new_zeros(x.size(0), self.hidden_size)  # (B, H)
-        check_tensor(state, "state", (x.size(0), self.hidden_size))
-        return self.cell.project(x), state
-
     @classmethod
     def from_torch(cls, m: nn.GRU) -> GRU:
         """A copy of a single-layer, unidirectional ``torch.nn.GRU`` with biases."""
-        if not isinstance(m, nn.GRU):
-            raise TypeError(f"from_torch needs a torch.nn.GRU, got {type(m).__name__}")
-        if m.num_layers != 1 or m.bidirectional or not m.bias:
-            raise ValueError("from_torch supports nn.GRU(num_layers=1, bidirectional=False, bias=True) only")
+        check_torch_layer(m, nn.GRU)
         gru = cls(m.input_size, m.hidden_size, batch_first=m.batch_first)
         with torch.no_grad():
             gru.cell.weight_ih.copy_(m.weight_ih_l0)

@@ -38,10 +38,15 @@ __all__ = [
     "NONLINEARITIES",
     "RNN",
     "RNNCell",
+    "RecurrentLayer",
     "SequenceRegressor",
     "bptt",
+    "cell_from_torch",
+    "check_h0",
     "check_sequence",
     "check_sizes",
+    "check_torch_layer",
+    "init_cell_",
     "load_cell_",
     "uniform_",
 ]
@@ -72,6 +77,42 @@ def load_cell_(
     cell.bias.copy_(sum(biases))
 
 
+def cell_from_torch(cls: type, m: nn.Module, torch_cls: type, *args: object) -> nn.Module:
+    """``cls(m.input_size, m.hidden_size, *args)`` with the weights of the ``torch_cls`` cell ``m``."""
+    if not isinstance(m, torch_cls):
+        raise TypeError(f"from_torch needs a torch.nn.{torch_cls.__name__}, got {type(m).__name__}")
+    if m.bias_ih is None:
+        raise ValueError(f"from_torch needs an nn.{torch_cls.__name__} with bias=True")
+    cell = cls(m.input_size, m.hidden_size, *args)
+    load_cell_(cell, m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh)
+    return cell
+
+
+def check_torch_layer(m: nn.Module, torch_cls: type) -> None:
+    """Raise unless ``m`` is a single-layer, unidirectional ``torch_cls`` with biases."""
+    if not isinstance(m, torch_cls):
+        raise TypeError(f"from_torch needs a torch.nn.{torch_cls.__name__}, got {type(m).__name__}")
+    if m.num_layers != 1 or m.bidirectional or not m.bias or getattr(m, "proj_size", 0):
+        raise ValueError(
+            f"from_torch supports nn.{torch_cls.__name__}(num_layers=1, bidirectional=False, bias=True, "
+            "proj_size=0) only"
+        )
+
+
+def init_cell_(
+    cell: nn.Module, input_size: int, hidden_size: int, blocks: int, biases: tuple[str, ...]
+) -> None:
+    """Give a gated ``cell`` its parameters, initialised like PyTorch: ``weight_ih (kH, D)``,
+    ``weight_hh (kH, H)`` and one ``(kH,)`` vector per name in ``biases``, ``k = blocks``."""
+    check_sizes(input_size, hidden_size)
+    cell.input_size, cell.hidden_size = input_size, hidden_size
+    cell.weight_ih = nn.Parameter(torch.empty(blocks * hidden_size, input_size))  # (kH, D)
+    cell.weight_hh = nn.Parameter(torch.empty(blocks * hidden_size, hidden_size))  # (kH, H)
+    for name in biases:
+        cell.register_parameter(name, nn.Parameter(torch.empty(blocks * hidden_size)))  # (kH,)
+    uniform_(cell, hidden_size)
+
+
 def check_sequence(x: torch.Tensor, input_size: int, batch_first: bool) -> torch.Tensor:
     """Check a recurrent layer's input ``x``; return it batch first, ``(B, T, D)``."""
     check_tensor(x, "x", ("B", "T", input_size) if batch_first else ("T", "B", input_size))
@@ -81,8 +122,8 @@ def check_sequence(x: torch.Tensor, input_size: int, batch_first: bool) -> torch
     return x
 
 
-def _check_h0(h0: torch.Tensor | None, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
-    """``h0 (B, H)`` checked, or zeros when None."""
+def check_h0(h0: torch.Tensor | None, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
+    """The initial state ``h0 (B, H)`` checked against ``x (B, T, D)``, or zeros when None."""
     if h0 is None:
         return x.new_zeros(x.size(0), hidden_size)  # (B, H)
     return check_tensor(h0, "state", (x.size(0), hidden_size))
@@ -121,7 +162,7 @@ class RNNCell(nn.Module):
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         """``x (B, D)``, ``state = h (B, H)`` (zeros if None) -> the next hidden state ``(B, H)``."""
         check_tensor(x, "x", ("B", self.input_size))
-        return self.recur(self.project(x), _check_h0(state, x, self.hidden_size))  # (B, H)
+        return self.recur(self.project(x), check_h0(state, x, self.hidden_size))  # (B, H)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
@@ -129,31 +170,21 @@ class RNNCell(nn.Module):
     @classmethod
     def from_torch(cls, m: nn.RNNCell) -> RNNCell:
         """A copy of ``torch.nn.RNNCell`` ``m`` (its two biases are summed)."""
-        if not isinstance(m, nn.RNNCell):
-            raise TypeError(f"from_torch needs a torch.nn.RNNCell, got {type(m).__name__}")
-        if m.bias_ih is None:
-            raise ValueError("from_torch needs an nn.RNNCell with bias=True")
-        cell = cls(m.input_size, m.hidden_size, m.nonlinearity)
-        load_cell_(cell, m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh)
-        return cell
+        return cell_from_torch(cls, m, nn.RNNCell, m.nonlinearity)
 
 
-class RNN(nn.Module):
-    """A single-layer RNN that reuses one :class:`RNNCell` at every time step.
+class RecurrentLayer(nn.Module):
+    """The contract's code for a layer whose state is one hidden vector ``h (B, H)``.
 
-    ``forward(x, state=None)`` takes ``x (B, T, D)`` (``(T, B, D)`` if ``batch_first=False``)
-    and an optional initial state ``h0 (B, H)`` and returns ``(outputs, h_T)``: every hidden
-    state ``(B, T, H)`` (or ``(T, B, H)``) and the last one ``(B, H)``. The number of
-    parameters, ``H*D + H*H + H``, does not depend on ``T``.
+    A subclass sets ``cell`` (with ``project`` and ``recur``), ``input_size``,
+    ``hidden_size`` and ``batch_first``: :class:`RNN` here, ``GRU`` in
+    :mod:`seqnotes.models.gated`.
     """
 
-    def __init__(
-        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", batch_first: bool = True
-    ) -> None:
-        super().__init__()
-        self.cell = RNNCell(input_size, hidden_size, nonlinearity)
-        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
-        self.batch_first = batch_first
+    cell: nn.Module
+    input_size: int
+    hidden_size: int
+    batch_first: bool
 
     def forward(
         self, x: torch.Tensor, state: torch.Tensor | None = None
@@ -164,7 +195,7 @@ class RNN(nn.Module):
 
     def unroll(self, x: torch.Tensor, state: torch.Tensor | None = None) -> list[torch.Tensor]:
         """The hidden states ``[h_1, ..., h_T]`` (each ``(B, H)``) as nodes of the autograd graph."""
-        xw, h = self.prepare(x, state)  # (B, T, H): all input projections in one matmul, (B, H)
+        xw, h = self.prepare(x, state)  # (B, T, kH): all input projections in one matmul, (B, H)
         states = []
         for t in range(xw.size(1)):
             h = self.cell.recur(xw[:, t], h)  # (B, H): the same weights at every step
@@ -174,21 +205,37 @@ class RNN(nn.Module):
     def prepare(
         self, x: torch.Tensor, state: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Check the inputs; return the input projections ``xw (B, T, H)`` and ``h0 (B, H)``."""
+        """Check the inputs; return the input projections ``xw (B, T, kH)`` and ``h0 (B, H)``."""
         x = check_sequence(x, self.input_size, self.batch_first)  # (B, T, D)
-        h0 = _check_h0(state, x, self.hidden_size)  # (B, H)
+        h0 = check_h0(state, x, self.hidden_size)  # (B, H)
         return self.cell.project(x), h0
 
     def extra_repr(self) -> str:
         return f"batch_first={self.batch_first}"
 
+
+class RNN(RecurrentLayer):
+    """A single-layer RNN that reuses one :class:`RNNCell` at every time step.
+
+    ``forward(x, state=None)`` takes ``x (B, T, D)`` (``(T, B, D)`` if ``batch_first=False``)
+    and an optional initial state ``h0 (B, H)`` and returns ``(outputs, h_T)``: every hidden
+    state ``(B, T, H)`` (or ``(T, B, H)``) and the last one ``(B, H)``. The number of
+    parameters, ``H*D + H*H + H``, does not depend on ``T``. ``unroll`` (the loop) and
+    ``prepare`` (checks and input projections) are :class:`RecurrentLayer`'s.
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", batch_first: bool = True
+    ) -> None:
+        super().__init__()
+        self.cell = RNNCell(input_size, hidden_size, nonlinearity)
+        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
+        self.batch_first = batch_first
+
     @classmethod
     def from_torch(cls, m: nn.RNN) -> RNN:
         """A copy of a single-layer, unidirectional ``torch.nn.RNN`` with biases."""
-        if not isinstance(m, nn.RNN):
-            raise TypeError(f"from_torch needs a torch.nn.RNN, got {type(m).__name__}")
-        if m.num_layers != 1 or m.bidirectional or not m.bias or m.proj_size:
-            raise ValueError("from_torch supports nn.RNN(num_layers=1, bidirectional=False, bias=True) only")
+        check_torch_layer(m, nn.RNN)
         rnn = cls(m.input_size, m.hidden_size, m.nonlinearity, batch_first=m.batch_first)
         load_cell_(rnn.cell, m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0)
         return rnn
@@ -228,7 +275,7 @@ def bptt(
     batch, steps = x.shape[:2]
     check_tensor(grad_outputs, "grad_outputs", (batch, steps, rnn.hidden_size))
     cell, dphi = rnn.cell, _DERIVATIVES[rnn.nonlinearity]
-    h = _check_h0(h0, x, rnn.hidden_size)  # (B, H)
+    h = check_h0(h0, x, rnn.hidden_size)  # (B, H)
     # forward pass, keeping the pre-activations a_t and states h_t
     pre, hs = [], [h]
     xw = cell.project(x)  # (B, T, H)

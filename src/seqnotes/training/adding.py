@@ -26,6 +26,7 @@ from seqnotes.training.schedules import step_decay
 from seqnotes.utils import check_positive_int, check_tensor, make_generator, seed_everything
 
 __all__ = [
+    "AddingRecipe",
     "AddingResult",
     "StackedRNNRegressor",
     "StackedRuns",
@@ -47,46 +48,58 @@ class AddingResult:
     test_mse: float
 
 
+@dataclass(frozen=True)
+class AddingRecipe:
+    """How Chapters 2 and 3 train on the adding problem: Adam with learning rate ``lr``,
+    divided by 10 after ``decay_at * steps`` steps (never if None) so that the final error is
+    not a snapshot of a noisy step, gradients clipped to ``clip_grad_norm`` (None: not
+    clipped), ``batch_size`` fresh examples per step and ``n_test`` held-out examples."""
+
+    steps: int = 1500
+    hidden_size: int = 32
+    batch_size: int = 32
+    lr: float = 1e-2
+    decay_at: float | None = 0.8
+    clip_grad_norm: float | None = 1.0
+    n_test: int = 1000
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "hidden_size", "batch_size", "n_test"):
+            check_positive_int(getattr(self, name), name)
+
+
 def train_adding(
     kind: str,
     seq_len: int,
     *,
-    steps: int = 1500,
-    hidden_size: int = 32,
-    batch_size: int = 32,
-    lr: float = 1e-2,
-    decay_at: float = 0.8,
-    clip_grad_norm: float | None = 1.0,
-    n_test: int = 1000,
     seed: int = 0,
     impl: str = "seqnotes",
     forget_bias: float | None = None,
+    **recipe: float | None,
 ) -> AddingResult:
     """Train a ``kind`` model (see :func:`make_recurrent`) on the adding problem with ``fit``.
 
-    Adam with learning rate ``lr``, divided by 10 after ``decay_at * steps`` steps so that the
-    final error is not a snapshot of a noisy step; gradients clipped to ``clip_grad_norm``.
-
-    The model's initialisation uses ``seed``; training batches and the held-out set of
-    ``n_test`` examples come from their own generators (seeds ``seed + 1`` and ``seed + 2``),
-    so every kind sees the same data. Returns an :class:`AddingResult`.
+    ``recipe`` holds the fields of :class:`AddingRecipe` to change (e.g. ``steps=400``).
+    The model's initialisation uses ``seed``; training batches and the held-out set come
+    from their own generators (seeds ``seed + 1`` and ``seed + 2``), so every kind sees the
+    same data. ``forget_bias`` sets an LSTM's forget-gate bias. Returns an :class:`AddingResult`.
     """
+    r = AddingRecipe(**recipe)
     seed_everything(seed)
-    layer = make_recurrent(kind, 2, hidden_size, impl)
+    layer = make_recurrent(kind, 2, r.hidden_size, impl)
     if forget_bias is not None:
         set_forget_bias_(layer, forget_bias)
-    model = SequenceRegressor(layer, hidden_size)
+    model = SequenceRegressor(layer, r.hidden_size)
     train_gen = make_generator(seed + 1)
-    x_test, y_test = adding_problem(n_test, seq_len, make_generator(seed + 2))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = step_decay(optimizer, steps, decay_at)
+    x_test, y_test = adding_problem(r.n_test, seq_len, make_generator(seed + 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=r.lr)
     history = fit(
         model,
-        adding_batches(seq_len, batch_size, train_gen),
-        steps=steps,
+        adding_batches(seq_len, r.batch_size, train_gen),
+        steps=r.steps,
         optimizer=optimizer,
-        scheduler=scheduler,
-        clip_grad_norm=clip_grad_norm,
+        scheduler=step_decay(optimizer, r.steps, r.decay_at),
+        clip_grad_norm=r.clip_grad_norm,
     )
     with torch.no_grad():
         _, test_loss = model(x_test, y_test)

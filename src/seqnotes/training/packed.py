@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from seqnotes.training.adding import seed_batches, seed_tests
+from seqnotes.training.adding import AddingRecipe, seed_batches, seed_tests
 from seqnotes.training.schedules import step_decay
 from seqnotes.utils import check_positive_int, make_generator
 
@@ -136,49 +136,43 @@ def train_packed_seeds(
     seq_len: int,
     seeds: Sequence[int] = (0, 1, 2),
     *,
-    steps: int = 1500,
-    hidden_size: int = 32,
-    batch_size: int = 32,
-    lr: float = 1e-2,
-    decay_at: float = 0.8,
-    clip_grad_norm: float | None = 1.0,
-    n_test: int = 1000,
     forget_bias: float | None = None,
+    **recipe: float | None,
 ) -> PackedRuns:
-    """The recipe of :func:`seqnotes.training.adding.train_adding` for every seed, as one packed model.
+    """:func:`seqnotes.training.adding.train_adding` for every seed, trained as one packed model.
 
-    Adam(``lr``), learning rate divided by 10 after ``decay_at * steps`` steps, each seed's
-    gradient clipped to ``clip_grad_norm`` on its own. Seed ``s`` initialises its block with
+    ``recipe`` holds the fields of :class:`seqnotes.training.adding.AddingRecipe` to change;
+    each seed's gradient is clipped on its own. Seed ``s`` initialises its block with
     ``make_generator(s)``, draws training batches from ``make_generator(s + 1)`` and is tested
     on ``n_test`` examples from ``make_generator(s + 2)``.
     """
-    check_positive_int(steps, "steps")
+    r = AddingRecipe(**recipe)
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be a non-empty list of distinct ints, got {seeds!r}")
-    model = PackedRegressor(kind, seeds, hidden_size)
+    model = PackedRegressor(kind, seeds, r.hidden_size)
     if forget_bias is not None:
         if kind != "lstm":
             raise ValueError("forget_bias needs kind='lstm'")
         with torch.no_grad():
-            sh = len(seeds) * hidden_size
+            sh = len(seeds) * r.hidden_size
             model.layer.bias_ih_l0[sh : 2 * sh] = forget_bias
             model.layer.bias_hh_l0[sh : 2 * sh] = 0.0
     gens = [make_generator(s + 1) for s in seeds]
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = step_decay(optimizer, steps, decay_at)
-    losses = torch.empty(steps, len(seeds))
-    for step in range(steps):
-        x, y = seed_batches(gens, batch_size, seq_len)  # (S, B, T, 2), (S, B)
+    optimizer = torch.optim.Adam(model.parameters(), lr=r.lr)
+    scheduler = step_decay(optimizer, r.steps, r.decay_at)
+    losses = torch.empty(r.steps, len(seeds))
+    for step in range(r.steps):
+        x, y = seed_batches(gens, r.batch_size, seq_len)  # (S, B, T, 2), (S, B)
         per_seed = ((model(x) - y) ** 2).mean(dim=1)  # (S,)
         optimizer.zero_grad(set_to_none=False)
         per_seed.sum().backward()
-        model.clip_and_mask_(clip_grad_norm)
+        model.clip_and_mask_(r.clip_grad_norm)
         optimizer.step()
         scheduler.step()
         losses[step] = per_seed.detach()
     with torch.no_grad():
-        x_test, y_test = seed_tests(seeds, n_test, seq_len)  # (S, n, T, 2), (S, n)
+        x_test, y_test = seed_tests(seeds, r.n_test, seq_len)  # (S, n, T, 2), (S, n)
         mse = ((model(x_test) - y_test) ** 2).mean(dim=1)  # (S,)
     return PackedRuns(kind, seq_len, seeds, [float(m) for m in mse], losses, model)
 
