@@ -7,11 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqnotes.attention import (
+from seqnotes.measure.timing import best_time, num_threads
+from seqnotes.models.attention import (
     MultiHeadAttention,
-    best_time,
     causal_mask,
-    num_threads,
     padding_mask,
     scaled_dot_product_attention,
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqnotes.data import (
+from seqnotes.tasks.corpus import (
     CharVocab,
     clean_text,
     corpus_files,
@@ -86,7 +86,7 @@ def test_lm_windows_predict_every_symbol_once() -> None:
 
 
 def test_min_count_maps_rare_characters_to_unk() -> None:
-    from seqnotes.data import CharVocab
+    from seqnotes.tasks.corpus import CharVocab
 
     vocab = CharVocab.from_text("aab", min_count=2)
     assert vocab.itos == ["<unk>", "a"]
@@ -98,7 +98,7 @@ def test_min_count_maps_rare_characters_to_unk() -> None:
 
 
 def test_char_corpus_is_the_shared_split() -> None:
-    from seqnotes.data import char_corpus
+    from seqnotes.tasks.corpus import char_corpus
 
     corpus = char_corpus()
     assert corpus.train_ids.shape == (len(corpus.train),) and corpus.val_ids.shape == (len(corpus.val),)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqnotes.data import (
+from seqnotes.tasks.corpus import (
     ContextStats,
     context_coverage,
     context_stats,
@@ -82,7 +82,7 @@ def test_context_coverage_counts_positions_not_types() -> None:
 def test_autocorrelation() -> None:
     import numpy as np
 
-    from seqnotes.data import autocorrelation
+    from seqnotes.tasks.corpus import autocorrelation
 
     x = np.sin(np.arange(200) * 2 * np.pi / 10)
     assert autocorrelation(x, 10) > 0.99 and autocorrelation(x, 5) < -0.99

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from seqnotes.data import CharVocab
-from seqnotes.lm import LanguageModel, evaluate, generate, sample_text
+from seqnotes.models.lm import LanguageModel, evaluate, generate, sample_text
+from seqnotes.tasks.corpus import CharVocab
 
 
 class Uniform(LanguageModel):

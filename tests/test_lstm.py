@@ -6,19 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from seqnotes.lm import evaluate
-from seqnotes.lstm import (
-    GATE_NAMES,
-    GRU,
-    LSTM,
-    CharLSTMConfig,
-    GRUCell,
-    GRULanguageModel,
-    LSTMCell,
-    LSTMLanguageModel,
-)
-from seqnotes.rnn import RNN, state_gradient_norms
-from seqnotes.tasks import SequenceRegressor, make_recurrent, set_forget_bias_, train_adding
+from seqnotes.measure.gradients import state_gradient_norms
+from seqnotes.models.gated import GATE_NAMES, GRU, LSTM, GRUCell, LSTMCell, set_forget_bias_
+from seqnotes.models.lm import RecurrentLMConfig, evaluate, make_lm, make_recurrent
+from seqnotes.models.recurrent import RNN, SequenceRegressor
+from seqnotes.training.adding import train_adding
 
 ATOL = 1e-5
 
@@ -108,7 +100,8 @@ def test_gates_over_time(fused) -> None:
     torch.manual_seed(1)
     lstm = LSTM(3, 5, fused=fused)
     x = torch.randn(2, 6, 3)
-    out, (h_last, c_last), gates = lstm(x, return_gates=True)
+    out, (h_last, c_last) = lstm(x)
+    gates = lstm.gates(x)
     assert not any(g.requires_grad for g in gates.values())  # for looking, not for training
     assert set(gates) == {*GATE_NAMES, "c"}
     for name in ("i", "f", "o"):
@@ -121,10 +114,9 @@ def test_gates_over_time(fused) -> None:
     _close(out, gates["o"] * torch.tanh(gates["c"]))
     _close(gates["c"][:, -1], c_last)
     _close(out[:, -1], h_last)
-    # the same outputs without collecting the gates, and the same with the other code path
-    _close(lstm(x)[0], out)
+    # the same gates with the other code path
     lstm.fused = not fused
-    other = lstm(x, return_gates=True)[2]
+    other = lstm.gates(x)
     for name in gates:
         _close(other[name], gates[name])
 
@@ -178,13 +170,13 @@ def test_cell_state_gradient_and_forget_bias() -> None:
     torch.manual_seed(3)
     lstm = LSTM(2, 8)
     x = torch.randn(4, 20, 2)
-    d, gh = state_gradient_norms(lstm, x, which="h")
-    d_c, gc = state_gradient_norms(lstm, x, which="c")
-    assert torch.equal(d, d_c) and gh.shape == gc.shape == (20,)
+    gh = state_gradient_norms(lstm, x, which="h")
+    gc = state_gradient_norms(lstm, x, which="c")
+    assert gh.shape == gc.shape == (20,)
     assert bool(torch.isfinite(gh).all() and torch.isfinite(gc).all())
     set_forget_bias_(lstm, 5.0)
-    _, gc_open = state_gradient_norms(lstm, x, which="c")
-    assert float(gc_open[0]) > float(gc[0])  # a forget gate near 1 keeps the path open
+    gc_open = state_gradient_norms(lstm, x, which="c")
+    assert float(gc_open[-1]) > float(gc[-1])  # a forget gate near 1 keeps the path open
     ref = nn.LSTM(2, 8, batch_first=True)
     set_forget_bias_(ref, 1.0)
     assert float(ref.bias_ih_l0.detach()[8:16].min()) == 1.0
@@ -209,10 +201,10 @@ def test_make_recurrent_implementations_agree_in_shape() -> None:
     assert result.history.steps[-1] == 20
 
 
-@pytest.mark.parametrize("cls", [LSTMLanguageModel, GRULanguageModel])
-def test_language_models_interface(cls) -> None:
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_language_models_interface(cell) -> None:
     torch.manual_seed(4)
-    model = cls(CharLSTMConfig(vocab_size=9, embed_dim=8, hidden_size=12))
+    model = make_lm(RecurrentLMConfig(vocab_size=9, cell=cell, embed_dim=8, hidden_size=12))
     idx = torch.randint(0, 9, (2, 6))
     logits, loss = model(idx, idx)
     assert logits.shape == (2, 6, 9) and loss is not None and loss.ndim == 0
@@ -231,15 +223,14 @@ def test_lstm_diagram_draws() -> None:
 
 
 def test_cell_gradient_paths_full_matches_state_gradient_norms():
-    from seqnotes.lstm import cell_gradient_paths
-    from seqnotes.rnn import state_gradient_norms
+    from seqnotes.measure.gradients import cell_gradient_paths, state_gradient_norms
 
     torch.manual_seed(0)
     layer = LSTM(3, 5)
     x = torch.randn(4, 12, 3)
     paths = cell_gradient_paths(layer, x)
-    reference = state_gradient_norms(layer, x, which="c")[1].flip(0)
-    torch.testing.assert_close(paths["full"].float(), reference, rtol=1e-4, atol=1e-7)
+    reference = state_gradient_norms(layer, x, which="c")
+    torch.testing.assert_close(paths["full"], reference, rtol=1e-4, atol=1e-7)
     assert paths["direct"].shape == (12,) and paths["tanh_slope"].shape == (12,)
     # distance 0: only the direct path exists (dL/dc_T through h_T = o_T tanh(c_T))
     torch.testing.assert_close(paths["direct"][0], paths["full"][0])
@@ -247,7 +238,7 @@ def test_cell_gradient_paths_full_matches_state_gradient_norms():
 
 
 def test_cell_gradient_paths_direct_is_forget_gate_product():
-    from seqnotes.lstm import cell_gradient_paths
+    from seqnotes.measure.gradients import cell_gradient_paths
 
     torch.manual_seed(1)
     layer = LSTM(2, 1)
@@ -256,14 +247,14 @@ def test_cell_gradient_paths_direct_is_forget_gate_product():
     x = torch.randn(1, 6, 2)
     paths = cell_gradient_paths(layer, x)
     torch.testing.assert_close(paths["direct"], paths["full"])
-    f = layer(x, return_gates=True)[2]["f"][0, :, 0]  # (6,)
+    f = layer.gates(x)["f"][0, :, 0]  # (6,)
     ratio = paths["direct"][1] / paths["direct"][0]
     torch.testing.assert_close(ratio.float(), f[-1], rtol=1e-5, atol=1e-7)
 
 
 def test_cell_gradient_paths_needs_lstm():
-    from seqnotes.lstm import cell_gradient_paths
-    from seqnotes.rnn import RNN
+    from seqnotes.measure.gradients import cell_gradient_paths
+    from seqnotes.models.recurrent import RNN
 
     with pytest.raises(TypeError, match="LSTM"):
         cell_gradient_paths(RNN(2, 3), torch.randn(1, 4, 2))

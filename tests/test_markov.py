@@ -6,16 +6,10 @@ from collections import Counter
 import pytest
 import torch
 
-from seqnotes.data import CharVocab
-from seqnotes.lm import evaluate, generate, sample_text
-from seqnotes.markov import (
-    NGramLM,
-    bracket_depth,
-    bracket_spans,
-    longest_copied_span,
-    next_symbol_counts,
-    scan,
-)
+from seqnotes.measure.text import bracket_depth, bracket_spans, longest_copied_span, next_symbol_counts, scan
+from seqnotes.models.lm import evaluate, generate, sample_text
+from seqnotes.models.ngram import NGramLM
+from seqnotes.tasks.corpus import CharVocab
 
 V = 7
 
@@ -227,7 +221,7 @@ def test_num_counts_counts_every_seen_pair() -> None:
 
 
 def test_count_ngrams_is_csr_of_the_pair_counts() -> None:
-    from seqnotes.markov import count_ngrams
+    from seqnotes.models.ngram import count_ngrams
 
     ids = torch.tensor([1, 2, 1, 2, 1, 3])  # contexts of length 1: 1 -> 2, 2 -> 1, 1 -> 2, 2 -> 1, 1 -> 3
     table = count_ngrams(ids, 1, 4)

@@ -4,14 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from seqnotes.multiseed import PackedRegressor, selective_unit, train_adding_seeds, unpack
-from seqnotes.tasks import adding_problem
-from seqnotes.utils import make_generator
+from seqnotes import make_generator
+from seqnotes.measure.units import selective_unit
+from seqnotes.tasks.adding import adding_problem
+from seqnotes.training.packed import PackedRegressor, train_packed_seeds, unpack
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_packed_equals_unpacked_models(kind):
-    runs = train_adding_seeds(kind, 8, [0, 1, 2], steps=5, n_test=10)
+    runs = train_packed_seeds(kind, 8, [0, 1, 2], steps=5, n_test=10)
     x, _ = adding_problem(4, 8, make_generator(9))  # (4, 8, 2)
     packed = runs.model(torch.stack([x, 2 * x, -x]))  # (3, 4): each seed its own input
     for i, scale in enumerate((1, 2, -1)):
@@ -34,8 +35,8 @@ def test_blocks_do_not_interact():
 
 
 def test_seed_training_matches_separate_training():
-    both = train_adding_seeds("lstm", 6, [3, 4], steps=30, n_test=50)
-    alone = train_adding_seeds("lstm", 6, [4], steps=30, n_test=50)
+    both = train_packed_seeds("lstm", 6, [3, 4], steps=30, n_test=50)
+    alone = train_packed_seeds("lstm", 6, [4], steps=30, n_test=50)
     torch.testing.assert_close(both.loss[:, 1], alone.loss[:, 0], atol=1e-5, rtol=1e-4)
     assert abs(both.test_mse[1] - alone.test_mse[0]) < 1e-5
 
@@ -51,7 +52,7 @@ def test_clipping_is_per_seed():
 
 
 def test_escape_step_and_smoothing():
-    runs = train_adding_seeds("rnn", 5, [0], steps=30, n_test=10)
+    runs = train_packed_seeds("rnn", 5, [0], steps=30, n_test=10)
     runs.loss = torch.cat([torch.full((10, 1), 0.2), torch.full((20, 1), 0.01)])
     assert runs.smoothed_loss(5).shape == (1, 26)
     assert runs.escape_step(level=0.05, window=5) == [14]  # steps 10..14 average 0.048
@@ -60,7 +61,7 @@ def test_escape_step_and_smoothing():
 
 
 def test_selective_unit_keys():
-    runs = train_adding_seeds("lstm", 6, [0], steps=3, n_test=10)
+    runs = train_packed_seeds("lstm", 6, [0], steps=3, n_test=10)
     x, y = adding_problem(50, 6, make_generator(1))
     xt, yt = adding_problem(50, 6, make_generator(2))
     out = selective_unit(*unpack(runs, 0), x, y, xt, yt)
@@ -69,11 +70,11 @@ def test_selective_unit_keys():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="kind"):
-        train_adding_seeds("transformer", 5, [0], steps=1)
+        train_packed_seeds("transformer", 5, [0], steps=1)
     with pytest.raises(ValueError, match="distinct"):
-        train_adding_seeds("rnn", 5, [0, 0], steps=1)
+        train_packed_seeds("rnn", 5, [0, 0], steps=1)
     with pytest.raises(ValueError, match="forget_bias"):
-        train_adding_seeds("rnn", 5, [0], steps=1, forget_bias=1.0)
-    runs = train_adding_seeds("rnn", 5, [0], steps=1, n_test=5)
+        train_packed_seeds("rnn", 5, [0], steps=1, forget_bias=1.0)
+    runs = train_packed_seeds("rnn", 5, [0], steps=1, n_test=5)
     with pytest.raises(ValueError, match="index"):
         unpack(runs, 1)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from seqnotes.plotting import heatmap, plot_history, setup_korean_font, use_book_style
-from seqnotes.training import History
+from seqnotes.training.loop import History
 
 
 def test_korean_text_renders_without_missing_glyph_warnings(tmp_path) -> None:
@@ -53,7 +53,7 @@ def test_heatmap_rejects_bad_input() -> None:
 def test_plot_history_from_history_and_mapping() -> None:
     h = History(steps=[1, 2, 3], loss=[3.0, 2.0, 1.0], grad_norm=[1.0, 1.0, 1.0], lr=[0.1] * 3)
     h.eval_steps, h.evals = [3], {"val_loss": [1.5]}
-    ax = plot_history(h, keys=("loss", "val_loss"), logy=True)
+    ax = plot_history(h, keys=("loss", "eval:val_loss"), logy=True)
     assert len(ax.lines) == 2
     ax = plot_history({"loss": [3.0, 2.0, 1.0, 0.5]}, smooth=2)
     assert len(ax.lines[0].get_xdata()) == 3
@@ -99,7 +99,7 @@ def test_gradient_vs_distance_plot_marks_overflow_and_underflow_one_way() -> Non
 
 
 def test_chapter_3_seed_and_distance_plots() -> None:
-    from seqnotes.plotting import plot_norms_by_distance, plot_seeds_by_length
+    from seqnotes.plotting import plot_gradient_vs_distance, plot_seeds_by_length
 
     ax = plot_seeds_by_length(
         {"RNN": {10: [0.1, 0.2, 0.15], 50: [0.16]}, "LSTM": {10: [1e-3]}}, baseline=1 / 6
@@ -109,12 +109,13 @@ def test_chapter_3_seed_and_distance_plots() -> None:
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="values"):
         plot_seeds_by_length({"RNN": {}})
-    ax = plot_norms_by_distance(
+    ax = plot_gradient_vs_distance(
         {"a": torch.tensor([1.0, 0.1, 0.0, 0.5]), "b": [2.0, 1.0]}, styles={"b": {"ls": "--"}}
     )
     lines = ax.get_lines()
-    assert len(lines[0].get_xdata()) == 2  # stops at the first zero
-    assert lines[1].get_linestyle() == "--"
+    assert list(lines[0].get_xdata()) == [0, 1, 3]  # a zero cannot be drawn on a log axis ...
+    assert list(lines[1].get_xdata()) == [2]  # ... it is marked once, at the first zero
+    assert lines[2].get_linestyle() == "--"
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="curves"):
-        plot_norms_by_distance({})
+        plot_gradient_vs_distance({})

@@ -10,18 +10,11 @@ import torch
 from torch import nn
 
 from seqnotes import count_parameters
-from seqnotes.lm import evaluate
-from seqnotes.rnn import (
-    RNN,
-    CharRNNConfig,
-    RNNCell,
-    RNNLanguageModel,
-    bptt,
-    gaussian_init_,
-    spectral_radius,
-    state_gradient_norms,
-)
-from seqnotes.tasks import BASELINE_MSE, SequenceRegressor, adding_batches, adding_problem, train_adding
+from seqnotes.measure.gradients import gaussian_init_, spectral_radius, state_gradient_norms
+from seqnotes.models.lm import RecurrentLM, RecurrentLMConfig, evaluate
+from seqnotes.models.recurrent import RNN, RNNCell, SequenceRegressor, bptt
+from seqnotes.tasks.adding import BASELINE_MSE, adding_batches, adding_problem
+from seqnotes.training.adding import train_adding
 
 ATOL = 1e-5
 
@@ -100,7 +93,7 @@ def test_bad_shapes_and_arguments_give_clear_errors() -> None:
         rnn(torch.randn(4, 3))
     with pytest.raises(ValueError, match=r"x must have shape \(B, T, 3\).*dim 2 is 2"):
         rnn(torch.randn(4, 6, 2))
-    with pytest.raises(ValueError, match=r"h0 must have shape \(4, 5\)"):
+    with pytest.raises(ValueError, match=r"state must have shape \(4, 5\)"):
         rnn(torch.randn(4, 6, 3), torch.randn(1, 4, 5))
     with pytest.raises(ValueError, match="T >= 1"):
         rnn(torch.randn(4, 0, 3))
@@ -152,13 +145,13 @@ def test_state_gradient_norms_match_hand_written_bptt() -> None:
     torch.manual_seed(4)
     rnn = RNN(2, 8)
     x = torch.randn(3, 10, 2)
-    distance, norms = state_gradient_norms(rnn, x)
-    assert distance.tolist() == list(range(9, -1, -1))
+    norms = state_gradient_norms(rnn, x)  # (T,) by distance
     g_out = torch.zeros(3, 10, 8)
     g_out[:, -1] = 1.0  # L = sum(h_T)
     delta = bptt(rnn, x, g_out)["h"]  # (B, T, H)
-    torch.testing.assert_close(norms, delta.norm(dim=-1).mean(dim=0), atol=1e-6, rtol=1e-5)
-    assert math.isclose(float(norms[-1]), math.sqrt(8), rel_tol=1e-6)  # distance 0: dL/dh_T = ones
+    expected = delta.double().norm(dim=-1).mean(dim=0).flip(0)
+    torch.testing.assert_close(norms, expected, atol=1e-6, rtol=1e-5)
+    assert math.isclose(float(norms[0]), math.sqrt(8), rel_tol=1e-6)  # distance 0: dL/dh_T = ones
     with pytest.raises(ValueError, match="needs an LSTM"):
         state_gradient_norms(rnn, x, which="c")
 
@@ -174,9 +167,9 @@ def test_state_gradient_norms_do_not_overflow_or_underflow_in_float32() -> None:
             rnn.cell.weight_hh.copy_(w * torch.eye(hidden))
             rnn.cell.weight_ih.fill_(1.0)
             rnn.cell.bias.zero_()
-        _, norms = state_gradient_norms(rnn, torch.ones(2, steps, 1))
-        assert norms.dtype == torch.float32
-        expected = torch.tensor([w ** (steps - 1 - t) * math.sqrt(hidden) for t in range(steps)])
+        norms = state_gradient_norms(rnn, torch.ones(2, steps, 1))
+        assert norms.dtype == torch.float64
+        expected = torch.tensor([w**d * math.sqrt(hidden) for d in range(steps)], dtype=torch.float64)
         torch.testing.assert_close(norms, expected, rtol=1e-4, atol=0.0)
 
 
@@ -191,7 +184,7 @@ def test_gaussian_init_sets_the_spectral_radius() -> None:
 
 def test_rnn_language_model_interface() -> None:
     torch.manual_seed(5)
-    model = RNNLanguageModel(CharRNNConfig(vocab_size=11, embed_dim=8, hidden_size=16))
+    model = RecurrentLM(RecurrentLMConfig(vocab_size=11, embed_dim=8, hidden_size=16, cell="rnn"))
     idx = torch.randint(0, 11, (2, 7))
     logits, loss = model(idx, idx)
     assert logits.shape == (2, 7, 11) and loss is not None and loss.ndim == 0
@@ -265,12 +258,12 @@ def test_unrolled_rnn_diagram_draws_and_checks_its_argument() -> None:
 
 
 def test_gradient_vs_distance_is_built_from_its_public_parts() -> None:
-    from seqnotes.rnn import gaussian_rnn, gradient_vs_distance, probe_inputs, spectral_norm
+    from seqnotes.measure.gradients import gaussian_rnn, gradient_vs_distance, probe_inputs, spectral_norm
 
-    d, norms = gradient_vs_distance("tanh", 2.0, seq_len=20, hidden_size=16, seed=3)
+    norms = gradient_vs_distance("tanh", 2.0, seq_len=20, hidden_size=16, seed=3)
     rnn = gaussian_rnn("tanh", 2.0, hidden_size=16, seed=3)
-    _, again = state_gradient_norms(rnn, probe_inputs(32, 20, 16, seed=3))
-    assert torch.equal(norms, again) and d.tolist() == list(range(19, -1, -1))
+    again = state_gradient_norms(rnn, probe_inputs(32, 20, 16, seed=3))
+    assert torch.equal(norms, again) and norms.shape == (20,)
     w = rnn.cell.weight_hh.detach()
     assert spectral_norm(w) == pytest.approx(float(torch.linalg.svdvals(w.double())[0]))
     assert spectral_norm(w) >= spectral_radius(w) - 1e-9  # ||W||_2 bounds every |eigenvalue|
@@ -279,8 +272,8 @@ def test_gradient_vs_distance_is_built_from_its_public_parts() -> None:
 
 
 def test_target_probs_agree_with_evaluate_and_brackets_are_counted_in_window() -> None:
-    from seqnotes.markov import NGramLM
-    from seqnotes.rnn import closing_bracket_probs, target_probs
+    from seqnotes.measure.context import closing_bracket_probs, target_probs
+    from seqnotes.models.ngram import NGramLM
 
     ids = torch.tensor([0, 1, 2, 3, 2, 1, 1, 3, 0, 1, 2, 2, 3, 3, 1, 0, 2, 3, 1, 1, 0])  # 1 = "(", 3 = ")"
     model = NGramLM(4, order=2, k=0.5).fit(ids)

@@ -7,11 +7,12 @@ import math
 import pytest
 import torch
 
-from seqnotes.tasks import BASELINE_MSE, StackedRNNRegressor, train_adding, train_adding_seeds
+from seqnotes.tasks.adding import BASELINE_MSE
+from seqnotes.training.adding import StackedRNNRegressor, train_adding, train_rnn_seeds
 
 
 def test_every_seed_of_the_batched_run_is_the_single_run() -> None:
-    runs = train_adding_seeds(8, [2, 0], steps=30)
+    runs = train_rnn_seeds(8, [2, 0], steps=30)
     for i, seed in enumerate((2, 0)):
         single = train_adding("rnn", 8, steps=30, seed=seed)
         assert runs.loss[:, i].tolist() == pytest.approx(single.history.loss, rel=1e-4, abs=1e-6)
@@ -24,13 +25,13 @@ def test_every_seed_of_the_batched_run_is_the_single_run() -> None:
 
 
 def test_seeds_do_not_interact_and_clipping_is_per_seed() -> None:
-    both = train_adding_seeds(6, [0, 1], steps=15, clip_grad_norm=[None, 0.5])
-    alone = train_adding_seeds(6, [1], steps=15, clip_grad_norm=0.5)
+    both = train_rnn_seeds(6, [0, 1], steps=15, clip_grad_norm=[None, 0.5])
+    alone = train_rnn_seeds(6, [1], steps=15, clip_grad_norm=0.5)
     assert both.loss[:, 1].tolist() == pytest.approx(alone.loss[:, 0].tolist(), rel=1e-5)
 
 
 def test_divergence_freezes_the_seed_that_overflowed() -> None:
-    runs = train_adding_seeds(
+    runs = train_rnn_seeds(
         10,
         [0, 0],
         steps=200,
@@ -54,10 +55,10 @@ def test_divergence_freezes_the_seed_that_overflowed() -> None:
 
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="distinct"):
-        train_adding_seeds(5, [0, 0], steps=1)
+        train_rnn_seeds(5, [0, 0], steps=1)
     with pytest.raises(ValueError, match="one clip value per seed"):
-        train_adding_seeds(5, [0, 1], steps=1, clip_grad_norm=[1.0])
+        train_rnn_seeds(5, [0, 1], steps=1, clip_grad_norm=[1.0])
     with pytest.raises(ValueError, match="optimizer"):
-        train_adding_seeds(5, [0], steps=1, optimizer="rmsprop")
+        train_rnn_seeds(5, [0], steps=1, optimizer="rmsprop")
     with pytest.raises(TypeError, match="SequenceRegressor"):
         StackedRNNRegressor([])

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from seqnotes import seed_everything
-from seqnotes.training import History, fit
+from seqnotes.training.loop import History, fit
 
 
 class Regressor(nn.Module):
@@ -43,7 +43,7 @@ def test_fit_learns_and_records_history() -> None:
     assert history.loss[-1] < 0.01 < history.loss[0]
     assert history.eval_steps == [50, 100, 150, 200]
     assert calls == [False] * 4  # evaluation runs in eval mode
-    assert history.last("val") == history["val"][-1] < 0.01
+    assert history.last("eval:val") == history.evals["val"][-1] < 0.01
     assert not model.training
 
 
@@ -118,8 +118,8 @@ def test_fit_rejects_bad_arguments() -> None:
 def test_history_errors() -> None:
     with pytest.raises(ValueError, match="no values"):
         History().last("loss")
-    with pytest.raises(KeyError):
-        History()["accuracy"]
+    with pytest.raises(KeyError, match="unknown history key"):
+        History().series("accuracy")  # an evaluated metric is only ever "eval:accuracy"
 
 
 def test_progress_bar_only_when_asked(
@@ -154,8 +154,8 @@ def test_evaluated_loss_is_reachable_apart_from_the_training_loss() -> None:
     history = fit(
         Regressor(), lambda step: (x, y), steps=20, lr=0.1, eval_fn=lambda m: {"loss": 123.0}, eval_every=10
     )
-    assert history["loss"] == history.loss  # per-step training loss
-    assert history["eval:loss"] == history.evals["loss"] == [123.0, 123.0]
+    assert history.series("loss")[1] == history.loss  # per-step training loss
+    assert history.series("eval:loss")[1] == history.evals["loss"] == [123.0, 123.0]
     assert history.eval_series("loss") == ([10, 20], [123.0, 123.0])
     assert history.series("eval:loss")[0] == history.eval_steps
     assert history.last("eval:loss") == 123.0

@@ -10,9 +10,18 @@ import pytest
 import torch
 from torch import nn
 
-from seqnotes.attention import causal_mask, padding_mask
-from seqnotes.lm import LanguageModel, evaluate
-from seqnotes.numbers import (
+from seqnotes.measure.reader import translate
+from seqnotes.models.attention import causal_mask, padding_mask
+from seqnotes.models.lm import LanguageModel, evaluate
+from seqnotes.models.seq2seq import Seq2SeqConfig, Seq2SeqTransformer
+from seqnotes.models.transformer import (
+    DecoderLayer,
+    EncoderLayer,
+    TransformerLM,
+    TransformerLMConfig,
+    sinusoidal_positional_encoding,
+)
+from seqnotes.tasks.numbers import (
     BOS_ID,
     EOS_ID,
     PAD_ID,
@@ -26,19 +35,9 @@ from seqnotes.numbers import (
     reading,
     round_number,
     sample_numbers,
-    translate,
 )
-from seqnotes.training import fit
-from seqnotes.transformer import (
-    DecoderLayer,
-    EncoderLayer,
-    Seq2SeqConfig,
-    Seq2SeqTransformer,
-    TransformerLM,
-    TransformerLMConfig,
-    sinusoidal_positional_encoding,
-    warmup_cosine,
-)
+from seqnotes.training.loop import fit
+from seqnotes.training.schedules import warmup_cosine
 
 ATOL = 1e-5
 
@@ -113,7 +112,7 @@ def test_layers_reject_bad_input() -> None:
 
 def _tiny_model(seed: int = 0) -> Seq2SeqTransformer:
     torch.manual_seed(seed)
-    config = Seq2SeqConfig(len(SRC_TOKENS), len(TGT_TOKENS), d_model=32, num_heads=2, d_ff=64, max_len=24)
+    config = Seq2SeqConfig(len(SRC_TOKENS), len(TGT_TOKENS), d_model=32, num_heads=2, d_ff=64, context_size=24)
     return Seq2SeqTransformer(config)
 
 
@@ -132,7 +131,7 @@ def test_seq2seq_forward_shapes_loss_and_attention_weights() -> None:
     assert bool((maps["cross"][0][0, :, :, 1:] == 0).all())  # "7" has one digit: padding gets no weight
     with pytest.raises(ValueError, match=r"src must have shape \(B, T\)"):
         model(src[0], tgt_in)
-    with pytest.raises(ValueError, match="max_len=24"):
+    with pytest.raises(ValueError, match="context_size=24"):
         model(torch.ones(1, 30, dtype=torch.long), tgt_in[:1])
 
 
@@ -239,7 +238,7 @@ def test_warmup_cosine_schedule() -> None:
 
 
 def test_digit_positions_silent_man_and_decoder_changes() -> None:
-    from seqnotes.numbers import decoder_changes, digit_positions, exact_match, silent_man
+    from seqnotes.measure.reader import decoder_changes, digit_positions, exact_match, silent_man
 
     assert digit_positions(1024) == [2, 3]  # 천이십사: the 1 before 천 is silent, the 0 unread
     assert digit_positions(10000) == [] and digit_positions(100010000) == [0]  # 만 / 일억 만
@@ -262,10 +261,11 @@ def test_digit_positions_silent_man_and_decoder_changes() -> None:
 
 
 def test_alignment_share_and_evaluate_reader_of_a_tiny_model() -> None:
-    from seqnotes.numbers import alignment_share, evaluate_reader, train_number_reader
+    from seqnotes.measure.reader import alignment_share, evaluate_reader
+    from seqnotes.training.recipes import train_number_reader
 
     split = make_split(max_digits=9, test_per_length=3, round_per_length=3, seed=0)
-    config = Seq2SeqConfig(len(SRC_TOKENS), len(TGT_TOKENS), d_model=16, num_heads=2, d_ff=32, max_len=32)
+    config = Seq2SeqConfig(len(SRC_TOKENS), len(TGT_TOKENS), d_model=16, num_heads=2, d_ff=32, context_size=32)
     model, history = train_number_reader(split, config, seed=0, steps=3, batch_size=8, warmup_steps=1)
     assert len(history.loss) == 3
     share = alignment_share(model, [123456789, 300020001])
