@@ -334,9 +334,7 @@ def test_saved_tensor_bytes_of_an_rnn_is_one_state_per_step() -> None:
 
 
 def _recipe(steps: int = 4) -> LMRecipe:
-    return LMRecipe(
-        lambda: RecurrentLM(RecurrentLMConfig(vocab_size=V, embed_dim=4, hidden_size=8, cell="rnn")), 1e-2, steps
-    )
+    return LMRecipe(lambda: RecurrentLM(RecurrentLMConfig(V, "rnn", embed_dim=4, hidden_size=8)), 1e-2, steps)
 
 
 def test_train_lm_is_reproducible_for_a_seed_and_differs_across_seeds() -> None:

@@ -112,7 +112,8 @@ def test_layers_reject_bad_input() -> None:
 
 def _tiny_model(seed: int = 0) -> Seq2SeqTransformer:
     torch.manual_seed(seed)
-    config = Seq2SeqConfig(len(SRC_TOKENS), len(TGT_TOKENS), d_model=32, num_heads=2, d_ff=64, context_size=24)
+    V_src, V_tgt = len(SRC_TOKENS), len(TGT_TOKENS)
+    config = Seq2SeqConfig(V_src, V_tgt, d_model=32, num_heads=2, d_ff=64, context_size=24)
     return Seq2SeqTransformer(config)
 
 
@@ -265,7 +266,8 @@ def test_alignment_share_and_evaluate_reader_of_a_tiny_model() -> None:
     from seqnotes.training.recipes import train_number_reader
 
     split = make_split(max_digits=9, test_per_length=3, round_per_length=3, seed=0)
-    config = Seq2SeqConfig(len(SRC_TOKENS), len(TGT_TOKENS), d_model=16, num_heads=2, d_ff=32, context_size=32)
+    V_src, V_tgt = len(SRC_TOKENS), len(TGT_TOKENS)
+    config = Seq2SeqConfig(V_src, V_tgt, d_model=16, num_heads=2, d_ff=32, context_size=32)
     model, history = train_number_reader(split, config, seed=0, steps=3, batch_size=8, warmup_steps=1)
     assert len(history.loss) == 3
     share = alignment_share(model, [123456789, 300020001])
