@@ -1,3 +1,5 @@
+"""seqnotes.utils: seeds, threads, checks, show_source and the summary over seeds."""
+
 from __future__ import annotations
 
 import random
@@ -16,7 +18,7 @@ from seqnotes import (
     set_threads,
     show_source,
 )
-from seqnotes.utils import check_tensor
+from seqnotes.utils import check_tensor, seed_summary
 
 
 def test_seed_everything_makes_every_generator_repeat() -> None:
@@ -113,3 +115,12 @@ def test_book_setup_sets_threads_seed_and_korean_font() -> None:
     first = torch.rand(2)
     book_setup(seed=3)
     assert torch.equal(first, torch.rand(2))
+
+
+def test_seed_summary() -> None:
+    assert seed_summary([3.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0}
+    assert seed_summary([4, 1, 2, 3])["median"] == 2.5
+    with pytest.raises(ValueError, match="non-empty sequence of finite numbers"):
+        seed_summary([])
+    with pytest.raises(ValueError, match="finite"):
+        seed_summary([1.0, float("nan")])

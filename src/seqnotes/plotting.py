@@ -1,21 +1,17 @@
-"""Figures for the book (every chapter): Korean text, heatmaps, training curves, one colour per model.
+"""Figures of every chapter (Chapters 0-5): heatmaps, training curves, one colour per model.
 
-Hangul needs a font that has it. :func:`setup_korean_font` registers NanumGothic from the
-files that ship inside the ``koreanize-matplotlib`` wheel (read from disk, the package is
-not imported), so every figure shows Korean on a machine that only has pip.
+The figures the notes only describe in words: attention weights as heatmaps (notes lines
+44-45), gradients against distance (lines 9-10), results over seeds. The Korean font and the
+book's style are :mod:`seqnotes.style`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib as mpl
 import numpy as np
 import torch
-from matplotlib import font_manager
 
 from seqnotes.utils import check_positive_int
 
@@ -25,7 +21,6 @@ if TYPE_CHECKING:
     from seqnotes.training.loop import History
 
 __all__ = [
-    "KOREAN_FONT",
     "MODEL_COLORS",
     "gradient_markers_legend",
     "heatmap",
@@ -35,63 +30,7 @@ __all__ = [
     "plot_ranking_spread",
     "plot_seed_spread",
     "plot_seeds_by_length",
-    "setup_korean_font",
-    "use_book_style",
 ]
-
-KOREAN_FONT = "NanumGothic"
-
-
-def _nanum_font_files() -> list[Path]:
-    spec = importlib.util.find_spec("koreanize_matplotlib")
-    if spec is None or spec.origin is None:
-        return []
-    return sorted((Path(spec.origin).parent / "fonts").glob("NanumGothic*.ttf"))
-
-
-def setup_korean_font() -> str:
-    """Register NanumGothic with matplotlib and use it for Hangul.
-
-    The font family becomes ``["DejaVu Sans", "NanumGothic"]``: Latin letters, digits and
-    the minus sign (U+2212, which NanumGothic lacks, also inside mathtext tick labels such
-    as ``10^{-2}``) come from DejaVu Sans, and every Hangul glyph falls back to NanumGothic.
-    Returns the Korean family name.
-
-    Raises ``RuntimeError`` if the font files cannot be found (``koreanize-matplotlib`` is
-    listed in ``requirements.txt``).
-    """
-    files = _nanum_font_files()
-    if not files:
-        raise RuntimeError(
-            "NanumGothic not found: install the pinned requirements "
-            "(koreanize-matplotlib ships the font files)"
-        )
-    known = {Path(f.fname).name for f in font_manager.fontManager.ttflist}
-    for path in files:
-        if path.name not in known:
-            font_manager.fontManager.addfont(str(path))
-    mpl.rcParams["font.family"] = ["DejaVu Sans", KOREAN_FONT]
-    return KOREAN_FONT
-
-
-def use_book_style() -> None:
-    """The book's figure defaults: Korean font, a modest size and resolution, light grid."""
-    setup_korean_font()
-    mpl.rcParams.update(
-        {
-            "figure.figsize": (6.4, 3.6),
-            "figure.dpi": 100,
-            "savefig.dpi": 100,
-            "figure.facecolor": "white",
-            "figure.constrained_layout.use": True,
-            "axes.grid": True,
-            "grid.alpha": 0.3,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "font.size": 10,
-            "legend.frameon": False,
-        }
-    )
 
 
 def _as_2d_array(matrix: object, name: str = "matrix") -> np.ndarray:

@@ -44,7 +44,7 @@ def book_setup(seed: int = 0, threads: int = 1) -> None:
     2-core machine and makes printed numbers identical on every re-run on one machine.
     The seeds are ``seed`` plus :func:`seed_offset` (environment variable ``SEQNOTES_SEED``).
     """
-    from seqnotes.plotting import use_book_style
+    from seqnotes.style import use_book_style
 
     set_threads(threads)
     seed_everything(seed)

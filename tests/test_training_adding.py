@@ -1,4 +1,4 @@
-"""Chapter 2: several seeds of the adding-problem RNN trained as one batched model."""
+"""seqnotes.training.adding: one adding-problem run, and seeds batched into one model equal to single runs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,20 @@ import math
 import pytest
 import torch
 
-from seqnotes.tasks.adding import BASELINE_MSE
+from seqnotes.models.recurrent import RNN, SequenceRegressor
+from seqnotes.tasks.adding import BASELINE_MSE, adding_problem
 from seqnotes.training.adding import StackedRNNRegressor, train_adding, train_rnn_seeds
+
+
+def test_sequence_regressor_and_a_short_training_run() -> None:
+    model = SequenceRegressor(RNN(2, 8), 8)
+    x, y = adding_problem(4, 10, torch.Generator().manual_seed(0))
+    pred, loss = model(x, y)
+    assert pred.shape == (4,) and loss is not None
+    with pytest.raises(ValueError, match=r"y must have shape \(4,\)"):
+        model(x, y[:3])
+    result = train_adding("rnn", 6, steps=30, hidden_size=8, batch_size=16, n_test=64)
+    assert result.history.steps[-1] == 30 and math.isfinite(result.test_mse)
 
 
 def test_every_seed_of_the_batched_run_is_the_single_run() -> None:

@@ -1,4 +1,4 @@
-"""seqnotes.attention against torch: F.scaled_dot_product_attention and nn.MultiheadAttention."""
+"""seqnotes.models.attention against torch: F.scaled_dot_product_attention and nn.MultiheadAttention."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqnotes.measure.timing import best_time, num_threads
 from seqnotes.models.attention import (
+    CausalSelfAttention,
     MultiHeadAttention,
     causal_mask,
     padding_mask,
@@ -171,24 +171,15 @@ def test_bad_inputs_name_the_expected_shape() -> None:
         padding_mask(torch.tensor([5]), 4)
 
 
-def test_best_time_is_the_minimum_in_ms() -> None:
-    calls = []
-    ms = best_time(lambda: calls.append(1), repeats=3)
-    assert len(calls) == 3 and 0 <= ms < 1000
-    with pytest.raises(TypeError, match="callable"):
-        best_time(42)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="repeats must be a positive int"):
-        best_time(lambda: None, repeats=0)
-
-
-def test_num_threads_restores_the_old_number() -> None:
-    old = torch.get_num_threads()
-    with num_threads(2) as n:
-        assert n == 2 and torch.get_num_threads() == 2
-    assert torch.get_num_threads() == old
-    with pytest.raises(RuntimeError), num_threads(2):
-        raise RuntimeError("restored even on error")
-    assert torch.get_num_threads() == old
-    with pytest.raises(ValueError, match="n must be a positive int"):
-        with num_threads(0):
-            pass
+def test_causal_self_attention_is_masked_multi_head_attention() -> None:
+    torch.manual_seed(0)
+    layer = CausalSelfAttention(8, 2)
+    x = torch.randn(3, 5, 8)  # (B, T, D)
+    out, weights = layer(x)
+    ref, ref_w = MultiHeadAttention.forward(layer.attn, x, x, x, causal_mask(5))
+    assert torch.allclose(out, ref) and torch.allclose(weights, ref_w)
+    changed = x.clone()
+    changed[:, 3:] = torch.randn(3, 2, 8)  # the future must not matter
+    assert torch.allclose(layer(changed)[0][:, :3], out[:, :3], atol=1e-6)
+    with pytest.raises(ValueError, match=r"x must have shape \(B, T, 8\)"):
+        layer(torch.randn(3, 5, 4))

@@ -1,4 +1,4 @@
-"""Chapter 3: the from-scratch LSTM (and GRU) against torch.nn, gates, gradients and the LM."""
+"""seqnotes.models.gated: the from-scratch LSTM and GRU against torch.nn, their gates and the forget bias."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from torch import nn
 
 from seqnotes.measure.gradients import state_gradient_norms
 from seqnotes.models.gated import GATE_NAMES, GRU, LSTM, GRUCell, LSTMCell, set_forget_bias_
-from seqnotes.models.lm import RecurrentLMConfig, evaluate, make_lm, make_recurrent
-from seqnotes.models.recurrent import RNN, SequenceRegressor
-from seqnotes.training.adding import train_adding
+from seqnotes.models.recurrent import RNN
 
 ATOL = 1e-5
 
@@ -183,78 +181,3 @@ def test_cell_state_gradient_and_forget_bias() -> None:
     assert float(ref.bias_hh_l0.detach()[8:16].abs().max()) == 0.0
     with pytest.raises(TypeError, match="must be an LSTM"):
         set_forget_bias_(RNN(2, 8), 1.0)
-
-
-def test_make_recurrent_implementations_agree_in_shape() -> None:
-    x = torch.randn(2, 5, 2)
-    for kind in ("rnn", "lstm", "gru"):
-        for impl in ("seqnotes", "torch"):
-            out, _ = make_recurrent(kind, 2, 6, impl)(x)
-            assert out.shape == (2, 5, 6)
-    with pytest.raises(ValueError, match="kind must be"):
-        make_recurrent("transformer", 2, 6)
-    with pytest.raises(ValueError, match="impl must be"):
-        make_recurrent("lstm", 2, 6, impl="jax")
-    model = SequenceRegressor(LSTM(2, 6), 6)
-    assert model(x)[0].shape == (2,)
-    result = train_adding("lstm", 6, steps=20, hidden_size=8, batch_size=16, n_test=64, forget_bias=1.0)
-    assert result.history.steps[-1] == 20
-
-
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_language_models_interface(cell) -> None:
-    torch.manual_seed(4)
-    model = make_lm(RecurrentLMConfig(vocab_size=9, cell=cell, embed_dim=8, hidden_size=12))
-    idx = torch.randint(0, 9, (2, 6))
-    logits, loss = model(idx, idx)
-    assert logits.shape == (2, 6, 9) and loss is not None and loss.ndim == 0
-    idx2 = idx.clone()
-    idx2[:, -1] = (idx2[:, -1] + 1) % 9
-    _close(model(idx2)[0][:, :-1], logits[:, :-1])  # causal
-    assert 4 < evaluate(model, torch.randint(0, 9, (100,)), block_size=10)["perplexity"] < 20
-
-
-def test_lstm_diagram_draws() -> None:
-    from seqnotes.diagrams import draw_lstm_cell
-
-    ax = draw_lstm_cell()
-    texts = {t.get_text() for t in ax.texts}
-    assert {"망각", "입력", "후보", "출력"} <= texts
-
-
-def test_cell_gradient_paths_full_matches_state_gradient_norms():
-    from seqnotes.measure.gradients import cell_gradient_paths, state_gradient_norms
-
-    torch.manual_seed(0)
-    layer = LSTM(3, 5)
-    x = torch.randn(4, 12, 3)
-    paths = cell_gradient_paths(layer, x)
-    reference = state_gradient_norms(layer, x, which="c")
-    torch.testing.assert_close(paths["full"], reference, rtol=1e-4, atol=1e-7)
-    assert paths["direct"].shape == (12,) and paths["tanh_slope"].shape == (12,)
-    # distance 0: only the direct path exists (dL/dc_T through h_T = o_T tanh(c_T))
-    torch.testing.assert_close(paths["direct"][0], paths["full"][0])
-    assert float(paths["h_paths"][0]) == 0
-
-
-def test_cell_gradient_paths_direct_is_forget_gate_product():
-    from seqnotes.measure.gradients import cell_gradient_paths
-
-    torch.manual_seed(1)
-    layer = LSTM(2, 1)
-    with torch.no_grad():
-        layer.cell.weight_hh.zero_()  # no h-paths at all: the direct path is everything
-    x = torch.randn(1, 6, 2)
-    paths = cell_gradient_paths(layer, x)
-    torch.testing.assert_close(paths["direct"], paths["full"])
-    f = layer.gates(x)["f"][0, :, 0]  # (6,)
-    ratio = paths["direct"][1] / paths["direct"][0]
-    torch.testing.assert_close(ratio.float(), f[-1], rtol=1e-5, atol=1e-7)
-
-
-def test_cell_gradient_paths_needs_lstm():
-    from seqnotes.measure.gradients import cell_gradient_paths
-    from seqnotes.models.recurrent import RNN
-
-    with pytest.raises(TypeError, match="LSTM"):
-        cell_gradient_paths(RNN(2, 3), torch.randn(1, 4, 2))

@@ -1,11 +1,10 @@
-"""Seeds packed into one block-diagonal layer behave like separate models."""
+"""seqnotes.training.packed: seeds packed into one block-diagonal layer behave like separate models."""
 
 import pytest
 import torch
 from torch import nn
 
 from seqnotes import make_generator
-from seqnotes.measure.units import selective_unit
 from seqnotes.tasks.adding import adding_problem
 from seqnotes.training.packed import PackedRegressor, train_packed_seeds, unpack
 
@@ -58,14 +57,6 @@ def test_escape_step_and_smoothing():
     assert runs.escape_step(level=0.05, window=5) == [14]  # steps 10..14 average 0.048
     runs.loss = torch.full((30, 1), 0.2)
     assert runs.escape_step() == [None]
-
-
-def test_selective_unit_keys():
-    runs = train_packed_seeds("lstm", 6, [0], steps=3, n_test=10)
-    x, y = adding_problem(50, 6, make_generator(1))
-    xt, yt = adding_problem(50, 6, make_generator(2))
-    out = selective_unit(*unpack(runs, 0), x, y, xt, yt)
-    assert 0 <= out["unit"] < 32 and out["full"] >= 0 and out["alone"] >= 0
 
 
 def test_bad_input():

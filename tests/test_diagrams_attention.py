@@ -1,4 +1,5 @@
-"""The conceptual diagrams of chapter 4: they draw, carry their Hangul labels, and miss no glyph."""
+"""seqnotes.diagrams.attention: the self-attention and multi-head diagrams draw, carry their Hangul
+labels and miss no glyph."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from matplotlib.figure import Figure
 
 from seqnotes.diagrams import draw_multi_head, draw_self_attention_flow
-from seqnotes.plotting import use_book_style
+from seqnotes.style import use_book_style
 
 
 def _texts(ax) -> list[str]:
@@ -87,34 +88,3 @@ def test_multi_head_other_sizes_and_bad_input():
         draw_multi_head(num_heads=3, d_model=8)
     with pytest.raises(ValueError, match="num_heads"):
         draw_multi_head(num_heads=0)
-
-
-# --- chapter 4.2 (h5): the encoder-decoder stack and one decoding step ---
-
-
-def test_encoder_decoder_labels_and_glyphs():
-    from seqnotes.diagrams import draw_encoder_decoder
-
-    ax = _draw_without_missing_glyphs(draw_encoder_decoder, num_layers=2)
-    texts = _texts(ax)
-    assert texts.count("인코더-디코더 어텐션") == 2  # memory feeds every decoder layer
-    assert texts.count("더하기 & 층 정규화") == 2 * 2 + 2 * 3
-    for label in ["$W^K_1, W^V_1$", "$W^K_2, W^V_2$", "메모리 (인코더 출력)", "소프트맥스", "선형 층 → 로짓"]:
-        assert label in texts, label
-    plt.close(ax.figure)
-    with pytest.raises(ValueError, match="num_layers"):
-        draw_encoder_decoder(num_layers=0)
-
-
-def test_decoding_step_labels_and_glyphs():
-    from seqnotes.diagrams import draw_decoding_step
-
-    ax = _draw_without_missing_glyphs(draw_decoding_step, prefix=["<s>", "천"], candidates=[("이", 0.9)])
-    texts = _texts(ax)
-    assert "argmax" in texts and "<s>" in texts and texts.count("이") == 2  # a bar label and the choice
-    assert any("그 출력이 입력 쿼리로 온다" in t for t in texts)
-    plt.close(ax.figure)
-    with pytest.raises(ValueError, match="prefix"):
-        draw_decoding_step(prefix=[])
-    with pytest.raises(ValueError, match="candidates"):
-        draw_decoding_step(candidates=[("이", 1.5)])

@@ -1,4 +1,4 @@
-"""Tests for the Chapter 1 additions to seqnotes.data: a time series, lengths and sparsity."""
+"""seqnotes.tasks.corpus, Chapter 1's statistics: a time series, lengths and sparsity of contexts."""
 
 from __future__ import annotations
 

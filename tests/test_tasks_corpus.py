@@ -1,3 +1,5 @@
+"""seqnotes.tasks.corpus: the Korean corpus, the vocabulary, batches and windows."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,3 +1,5 @@
+"""seqnotes.training.loop: fit and History (per-step and evaluated metrics apart)."""
+
 from __future__ import annotations
 
 import math
