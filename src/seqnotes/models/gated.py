@@ -66,25 +66,16 @@ class LSTMCell(nn.Module):
         """Input part of the four pre-activations: ``(..., D) -> (..., 4H)``."""
         return x @ self.weight_ih.T + self.bias  # (..., 4H)
 
-    def gates(self, xw: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The four gate activations ``(i, f, g, o)``, each ``(B, H)``, from ``xw (B, 4H)`` and ``h``.
+    def recur(self, xw: torch.Tensor, state: State) -> State:
+        """One step from the projected input ``xw (B, 4H)`` and ``state = (h, c)``, each ``(B, H)``.
 
-        (One sigmoid over all four blocks and a fused ``addmm`` keep the number of autograd
-        operations per step small.)
+        Returns the new state ``(h', c')``. (One sigmoid over all four blocks and fused
+        ``addmm``/``addcmul`` keep the number of autograd operations per step small.)
         """
+        h, c = state
         z = torch.addmm(xw, h, self.weight_hh.T)  # (B, 4H) = xw + h W_hh^T
         i, f, _, o = torch.sigmoid(z).chunk(4, dim=-1)  # 3 x (B, H): the gates, in (0, 1); g's block unused
         g = torch.tanh(z[:, 2 * self.hidden_size : 3 * self.hidden_size])  # (B, H): the candidate
-        return i, f, g, o
-
-    def recur(self, xw: torch.Tensor, state: State) -> State:
-        """One step from the projected input ``xw (B, 4H)`` and ``state = (h, c)`` -> ``(h', c')``."""
-        return self.update(state[1], self.gates(xw, state[0]))
-
-    @staticmethod
-    def update(c: torch.Tensor, gates: tuple[torch.Tensor, ...]) -> State:
-        """The new state ``(h, c)`` from the old cell state and the gates ``(i, f, g, o)``."""
-        i, f, g, o = gates
         c = torch.addcmul(f * c, i, g)  # (B, H): c = f * c + i * g, forget some old, add some new
         h = o * torch.tanh(c)  # (B, H): expose part of the memory
         return h, c
@@ -192,7 +183,8 @@ class LSTM(nn.Module):
     ``fused=True`` (the default) runs the recurrence through :class:`LSTMSequence`, whose
     backward pass is written by hand; ``fused=False`` lets autograd record the step-by-step
     loop of :meth:`LSTMCell.recur`. Both give the same numbers. :meth:`unroll` always uses
-    the step-by-step loop, so that every ``h_t`` and ``c_t`` is a node one can differentiate.
+    the step-by-step loop, so that every ``h_t`` and ``c_t`` is a node one can differentiate;
+    :meth:`gates` always reads the gates that :class:`LSTMSequence` records.
     """
 
     def __init__(
@@ -204,20 +196,28 @@ class LSTM(nn.Module):
         self.fused = fused
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        outputs, final, _, _ = self._run(x, state)
-        return outputs, final
+        xw, (h0, c0) = self.prepare(x, state)  # (B, T, 4H), (B, H), (B, H)
+        if self.fused:  # the loop with a hand-written backward pass
+            hs, cs, _ = LSTMSequence.apply(xw, h0, c0, self.cell.weight_hh)  # (B, T, H) x 2
+        else:  # the loop that autograd records, step by step
+            states = self._loop(xw, (h0, c0))
+            hs = torch.stack([h for h, _ in states], dim=1)  # (B, T, H)
+            cs = torch.stack([c for _, c in states], dim=1)  # (B, T, H)
+        outputs = hs if self.batch_first else hs.transpose(0, 1)  # (B, T, H) or (T, B, H)
+        return outputs, (hs[:, -1], cs[:, -1])  # (h_T, c_T), each (B, H)
 
     @torch.no_grad()
     def gates(self, x: torch.Tensor, state: State | None = None) -> dict[str, torch.Tensor]:
         """``{"i", "f", "g", "o", "c"}``: every gate activation and the cell state, each ``(B, T, H)``."""
-        _, _, z, cs = self._run(x, state)
+        xw, (h0, c0) = self.prepare(x, state)  # (B, T, 4H), (B, H), (B, H)
+        _, cs, z = LSTMSequence.apply(xw, h0, c0, self.cell.weight_hh)  # (B, T, H), (B, T, 4H)
         acts = dict(zip(GATE_NAMES, z.chunk(4, dim=-1), strict=True))  # 4 x (B, T, H)
         acts["c"] = cs  # (B, T, H)
         return acts
 
     def unroll(self, x: torch.Tensor, state: State | None = None) -> list[State]:
         """The states ``[(h_1, c_1), ..., (h_T, c_T)]`` as nodes of the autograd graph."""
-        return self._loop(*self.prepare(x, state))[0]
+        return self._loop(*self.prepare(x, state))
 
     def prepare(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Check the inputs; return the input projections ``xw (B, T, 4H)`` and ``(h0, c0)``."""
@@ -225,28 +225,13 @@ class LSTM(nn.Module):
         state = _check_state(state, x, self.hidden_size)
         return self.cell.project(x), state  # (B, T, 4H): all input projections in one matmul
 
-    def _run(self, x: torch.Tensor, state: State | None):
-        """``(outputs, (h_T, c_T), gates (B, T, 4H), cs (B, T, H))``, fused or step by step."""
-        xw, (h0, c0) = self.prepare(x, state)  # (B, T, 4H), (B, H), (B, H)
-        if self.fused:
-            hs, cs, z = LSTMSequence.apply(xw, h0, c0, self.cell.weight_hh)  # (B, T, H) x 2, (B, T, 4H)
-        else:
-            states, gates = self._loop(xw, (h0, c0))
-            hs = torch.stack([h for h, _ in states], dim=1)  # (B, T, H)
-            cs = torch.stack([c for _, c in states], dim=1)  # (B, T, H)
-            z = torch.stack(gates, dim=1)  # (B, T, 4H)
-        outputs = hs if self.batch_first else hs.transpose(0, 1)  # (B, T, H) or (T, B, H)
-        return outputs, (hs[:, -1], cs[:, -1]), z.detach(), cs.detach()
-
-    def _loop(self, xw: torch.Tensor, state: State) -> tuple[list[State], list[torch.Tensor]]:
-        """The step-by-step loop that autograd records: states and gates ``(B, 4H)`` per step."""
-        states, gates = [], []
+    def _loop(self, xw: torch.Tensor, state: State) -> list[State]:
+        """The step-by-step loop of :meth:`LSTMCell.recur`, every state a node of the graph."""
+        states = []
         for t in range(xw.size(1)):
-            ifgo = self.cell.gates(xw[:, t], state[0])  # 4 x (B, H)
-            state = self.cell.update(state[1], ifgo)  # (B, H) x 2
+            state = self.cell.recur(xw[:, t], state)  # (B, H) x 2
             states.append(state)
-            gates.append(torch.cat(ifgo, dim=-1))  # (B, 4H)
-        return states, gates
+        return states
 
     def extra_repr(self) -> str:
         return f"batch_first={self.batch_first}"
