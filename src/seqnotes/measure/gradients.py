@@ -116,7 +116,8 @@ def cell_gradient_paths(layer: LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]
     """
     if not isinstance(layer, LSTM):
         raise TypeError(f"layer must be a seqnotes LSTM, got {type(layer).__name__}")
-    xw, state = layer.prepare(x, None)  # (B, T, 4H), (h0, c0)
+    x, state = layer.prepare(x)  # (B, T, D), (h0, c0)
+    xw = layer.cell.project(x)  # (B, T, 4H)
     grads, cells = {}, None
     for name, detach in (("full", False), ("direct", True)):
         h, c = state

@@ -196,7 +196,8 @@ class LSTM(nn.Module):
         self.fused = fused
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        xw, (h0, c0) = self.prepare(x, state)  # (B, T, 4H), (B, H), (B, H)
+        x, (h0, c0) = self.prepare(x, state)  # (B, T, D), (B, H), (B, H)
+        xw = self.cell.project(x)  # (B, T, 4H): all input projections in one matmul
         if self.fused:  # the loop with a hand-written backward pass
             hs, cs, _ = LSTMSequence.apply(xw, h0, c0, self.cell.weight_hh)  # (B, T, H) x 2
         else:  # the loop that autograd records, step by step
@@ -209,7 +210,8 @@ class LSTM(nn.Module):
     @torch.no_grad()
     def gates(self, x: torch.Tensor, state: State | None = None) -> dict[str, torch.Tensor]:
         """``{"i", "f", "g", "o", "c"}``: every gate activation and the cell state, each ``(B, T, H)``."""
-        xw, (h0, c0) = self.prepare(x, state)  # (B, T, 4H), (B, H), (B, H)
+        x, (h0, c0) = self.prepare(x, state)  # (B, T, D), (B, H), (B, H)
+        xw = self.cell.project(x)  # (B, T, 4H)
         _, cs, z = LSTMSequence.apply(xw, h0, c0, self.cell.weight_hh)  # (B, T, H), (B, T, 4H)
         acts = dict(zip(GATE_NAMES, z.chunk(4, dim=-1), strict=True))  # 4 x (B, T, H)
         acts["c"] = cs  # (B, T, H)
@@ -217,13 +219,13 @@ class LSTM(nn.Module):
 
     def unroll(self, x: torch.Tensor, state: State | None = None) -> list[State]:
         """The states ``[(h_1, c_1), ..., (h_T, c_T)]`` as nodes of the autograd graph."""
-        return self._loop(*self.prepare(x, state))
+        x, state = self.prepare(x, state)  # (B, T, D), (h0, c0)
+        return self._loop(self.cell.project(x), state)
 
     def prepare(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """Check the inputs; return the input projections ``xw (B, T, 4H)`` and ``(h0, c0)``."""
+        """Check the inputs; return ``x`` batch first ``(B, T, D)`` and ``(h0, c0)`` (zeros if None)."""
         x = check_sequence(x, self.input_size, self.batch_first)  # (B, T, D)
-        state = _check_state(state, x, self.hidden_size)
-        return self.cell.project(x), state  # (B, T, 4H): all input projections in one matmul
+        return x, _check_state(state, x, self.hidden_size)
 
     def _loop(self, xw: torch.Tensor, state: State) -> list[State]:
         """The step-by-step loop of :meth:`LSTMCell.recur`, every state a node of the graph."""
@@ -304,7 +306,8 @@ class GRU(RecurrentLayer):
     @torch.no_grad()
     def gates(self, x: torch.Tensor, state: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``{"r", "z", "n"}``: every gate activation, each ``(B, T, H)``."""
-        xw, h = self.prepare(x, state)  # (B, T, 3H), (B, H)
+        x, h = self.prepare(x, state)  # (B, T, D), (B, H)
+        xw = self.cell.project(x)  # (B, T, 3H)
         acts: list[tuple[torch.Tensor, ...]] = []
         for t in range(xw.size(1)):
             r, z, n = self.cell.gates(xw[:, t], h)  # 3 x (B, H)

@@ -16,7 +16,7 @@ projections of all steps are one matrix product, only the recurrence is a Python
   ``batch_first=False``), ``outputs`` every hidden state, ``state`` the last one (``h_T``, or
   ``(h_T, c_T)`` for the LSTM);
 - ``unroll(x, state=None) -> [state_1, ..., state_T]``, the per-step states as autograd nodes;
-- ``prepare(x, state=None) -> (xw (B, T, kH), state_0)``, the checked inputs, projected;
+- ``prepare(x, state=None) -> (x (B, T, D), state_0)``, the checked inputs, batch first;
 - cells: ``project(x)`` and ``recur(xw_t, state) -> state``; ``from_torch`` copies ``torch.nn``.
 
 The shared helpers of the family (:func:`check_sizes`, :func:`uniform_`, :func:`load_cell_`,
@@ -195,7 +195,8 @@ class RecurrentLayer(nn.Module):
 
     def unroll(self, x: torch.Tensor, state: torch.Tensor | None = None) -> list[torch.Tensor]:
         """The hidden states ``[h_1, ..., h_T]`` (each ``(B, H)``) as nodes of the autograd graph."""
-        xw, h = self.prepare(x, state)  # (B, T, kH): all input projections in one matmul, (B, H)
+        x, h = self.prepare(x, state)  # (B, T, D), (B, H)
+        xw = self.cell.project(x)  # (B, T, kH): all input projections in one matmul
         states = []
         for t in range(xw.size(1)):
             h = self.cell.recur(xw[:, t], h)  # (B, H): the same weights at every step
@@ -205,10 +206,9 @@ class RecurrentLayer(nn.Module):
     def prepare(
         self, x: torch.Tensor, state: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Check the inputs; return the input projections ``xw (B, T, kH)`` and ``h0 (B, H)``."""
+        """Check the inputs; return ``x`` batch first ``(B, T, D)`` and ``h0 (B, H)`` (zeros if None)."""
         x = check_sequence(x, self.input_size, self.batch_first)  # (B, T, D)
-        h0 = check_h0(state, x, self.hidden_size)  # (B, H)
-        return self.cell.project(x), h0
+        return x, check_h0(state, x, self.hidden_size)
 
     def extra_repr(self) -> str:
         return f"batch_first={self.batch_first}"
@@ -221,7 +221,7 @@ class RNN(RecurrentLayer):
     and an optional initial state ``h0 (B, H)`` and returns ``(outputs, h_T)``: every hidden
     state ``(B, T, H)`` (or ``(T, B, H)``) and the last one ``(B, H)``. The number of
     parameters, ``H*D + H*H + H``, does not depend on ``T``. ``unroll`` (the loop) and
-    ``prepare`` (checks and input projections) are :class:`RecurrentLayer`'s.
+    ``prepare`` (the checks) are :class:`RecurrentLayer`'s.
     """
 
     def __init__(
