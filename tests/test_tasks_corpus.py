@@ -11,7 +11,6 @@ from seqnotes.tasks.corpus import (
     corpus_files,
     lm_batches,
     lm_windows,
-    load_corpus,
     load_documents,
     train_val_split,
 )
@@ -31,11 +30,6 @@ def test_clean_text_drops_rules_and_extra_spaces() -> None:
     assert (
         clean_text("제1조  대한민국은\n\n-----\n  민주공화국이다.  \n") == "제1조 대한민국은\n민주공화국이다."
     )
-
-
-def test_load_corpus_is_deterministic() -> None:
-    assert load_corpus("all") == load_corpus("all")
-    assert "\n\n" in load_corpus("all")
 
 
 def test_train_val_split_keeps_every_document_in_both_parts() -> None:

@@ -13,7 +13,6 @@ from seqnotes.tasks.corpus import (
     load_sunspots,
     split_sentences,
     truncation_stats,
-    unseen_context_fraction,
 )
 
 
@@ -53,17 +52,15 @@ def test_truncation_stats() -> None:
         truncation_stats([1.5, 2.0], 4)
 
 
-def test_context_stats_and_unseen_fraction() -> None:
+def test_context_stats() -> None:
     stats = context_stats("abab", 2)  # ab, ba, ab
     assert stats == ContextStats(k=2, positions=3, distinct=2, singletons=1)
     assert stats.singleton_fraction == 0.5
     assert context_stats("aaaa", 1).singleton_fraction == 0.0
-    assert unseen_context_fraction("abab", "abba", 2) == pytest.approx(1 / 3)  # ab, bb (new), ba
-    assert unseen_context_fraction("abc", "abc", 3) == 0.0
     with pytest.raises(ValueError, match=r"k must be an int in \[1, len\(text\)\]"):
         context_stats("abc", 0)
     with pytest.raises(ValueError, match=r"k must be an int in \[1, len\(text\)\]"):
-        unseen_context_fraction("abc", "ab", 3)
+        context_stats("ab", 3)
     with pytest.raises(TypeError, match="text must be a str"):
         context_stats(b"abc", 1)  # type: ignore[arg-type]
 

@@ -74,24 +74,12 @@ class Seq2SeqTransformer(nn.Module):
         for table in (self.src_embed, self.tgt_embed):  # N(0, 1/d): after * sqrt(d), as large as the PE
             nn.init.normal_(table.weight, std=c.d_model**-0.5)
 
-    def _check_ids(self, ids: torch.Tensor, name: str, vocab_size: int) -> None:
-        check_tensor(ids, name, ("B", "T"), dtype=torch.long)
-        if ids.size(1) > self.config.context_size:
-            raise ValueError(
-                f"{name} (B, T) must have T <= context_size={self.config.context_size}, got T={ids.size(1)}"
-            )
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
-            raise ValueError(
-                f"{name} values must be in [0, {vocab_size}), got [{int(ids.min())}, {int(ids.max())}]"
-            )
-
     def source_mask(self, src: torch.Tensor) -> torch.Tensor:
         """Key mask ``(B, 1, 1, S)``: True at the real (non-padding) source positions."""
         return (src != self.config.pad_id)[:, None, None, :]  # (B, 1, 1, S)
 
     def encode(self, src: torch.Tensor) -> torch.Tensor:
         """The whole source at once: ``src (B, S)`` ids -> ``memory (B, S, d_model)``."""
-        self._check_ids(src, "src", self.config.src_vocab_size)
         x = embed_tokens(self.src_embed, src, self.pe, self.dropout)  # (B, S, d_model)
         mask = self.source_mask(src)  # (B, 1, 1, S)
         for layer in self.encoder:
@@ -103,8 +91,8 @@ class Seq2SeqTransformer(nn.Module):
 
         The causal mask hides the future; the keys and values of the cross-attention are
         the encoder output ``memory (B, S, d_model)``, masked where ``src`` is padding.
+        (:meth:`forward`, :meth:`greedy_decode` and :meth:`beam_search` check the ids once.)
         """
-        self._check_ids(tgt_in, "tgt_in", self.config.tgt_vocab_size)
         y = embed_tokens(self.tgt_embed, tgt_in, self.pe, self.dropout)  # (B, T, d_model)
         self_mask = causal_mask(tgt_in.size(1), device=tgt_in.device)  # (T, T)
         memory_mask = self.source_mask(src)  # (B, 1, 1, S)
@@ -120,6 +108,8 @@ class Seq2SeqTransformer(nn.Module):
         ``tgt_in`` is the target shifted right (start token first), ``tgt_out`` the target
         followed by the end token; positions where ``tgt_out == pad_id`` are not scored.
         """
+        self._check_ids(src, "src", self.config.src_vocab_size)
+        self._check_ids(tgt_in, "tgt_in", self.config.tgt_vocab_size)
         if tgt_out is not None:
             check_tensor(tgt_out, "tgt_out", tuple(tgt_in.shape), dtype=torch.long)
         logits = self.decode(tgt_in, self.encode(src), src)  # (B, T, V)
@@ -129,14 +119,6 @@ class Seq2SeqTransformer(nn.Module):
             logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=self.config.pad_id
         )
         return logits, loss
-
-    def _check_decode_args(self, src: torch.Tensor, max_len: int, bos_id: int, eos_id: int) -> None:
-        self._check_ids(src, "src", self.config.src_vocab_size)
-        if not isinstance(max_len, int) or not 1 <= max_len <= self.config.context_size:
-            raise ValueError(f"max_len must be an int in [1, {self.config.context_size}], got {max_len!r}")
-        for name, i in (("bos_id", bos_id), ("eos_id", eos_id)):
-            if not isinstance(i, int) or not 0 <= i < self.config.tgt_vocab_size:
-                raise ValueError(f"{name} must be a token id in [0, {self.config.tgt_vocab_size}), got {i!r}")
 
     @torch.no_grad()
     def greedy_decode(
@@ -224,3 +206,24 @@ class Seq2SeqTransformer(nn.Module):
             "decoder": [get(layer.self_attn) for layer in self.decoder],
             "cross": [get(layer.cross_attn) for layer in self.decoder],
         }
+
+    # the guards of the public entry points (forward, greedy_decode, beam_search)
+
+    def _check_ids(self, ids: torch.Tensor, name: str, vocab_size: int) -> None:
+        check_tensor(ids, name, ("B", "T"), dtype=torch.long)
+        if ids.size(1) > self.config.context_size:
+            raise ValueError(
+                f"{name} (B, T) must have T <= context_size={self.config.context_size}, got T={ids.size(1)}"
+            )
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+            raise ValueError(
+                f"{name} values must be in [0, {vocab_size}), got [{int(ids.min())}, {int(ids.max())}]"
+            )
+
+    def _check_decode_args(self, src: torch.Tensor, max_len: int, bos_id: int, eos_id: int) -> None:
+        self._check_ids(src, "src", self.config.src_vocab_size)
+        if not isinstance(max_len, int) or not 1 <= max_len <= self.config.context_size:
+            raise ValueError(f"max_len must be an int in [1, {self.config.context_size}], got {max_len!r}")
+        for name, i in (("bos_id", bos_id), ("eos_id", eos_id)):
+            if not isinstance(i, int) or not 0 <= i < self.config.tgt_vocab_size:
+                raise ValueError(f"{name} must be a token id in [0, {self.config.tgt_vocab_size}), got {i!r}")

@@ -37,13 +37,11 @@ __all__ = [
     "corpus_files",
     "lm_batches",
     "lm_windows",
-    "load_corpus",
     "load_documents",
     "load_sunspots",
     "split_sentences",
     "train_val_split",
     "truncation_stats",
-    "unseen_context_fraction",
 ]
 
 CORPORA = ("kolaw", "kobill", "all")
@@ -86,11 +84,6 @@ def load_documents(name: str = "all", clean: bool = True) -> list[str]:
     """The documents of corpus ``name``, in a fixed order, cleaned by :func:`clean_text`."""
     texts = [path.read_text(encoding="utf-8") for path in corpus_files(name)]
     return [clean_text(t) for t in texts] if clean else texts
-
-
-def load_corpus(name: str = "all", clean: bool = True) -> str:
-    """All documents of ``name`` joined by a blank line."""
-    return "\n\n".join(load_documents(name, clean=clean))
 
 
 def train_val_split(documents: str | Sequence[str], val_fraction: float = 0.1) -> tuple[str, str]:
@@ -351,15 +344,6 @@ def context_stats(text: str, k: int) -> ContextStats:
     counts = Counter(text[i : i + k] for i in range(len(text) - k + 1))
     singletons = sum(1 for c in counts.values() if c == 1)
     return ContextStats(k=k, positions=len(text) - k + 1, distinct=len(counts), singletons=singletons)
-
-
-def unseen_context_fraction(train: str, val: str, k: int) -> float:
-    """Fraction of the length-``k`` substrings of ``val`` that never occur in ``train``."""
-    _check_k(train, k)
-    _check_k(val, k)
-    seen = {train[i : i + k] for i in range(len(train) - k + 1)}
-    windows = [val[i : i + k] for i in range(len(val) - k + 1)]
-    return sum(w not in seen for w in windows) / len(windows)
 
 
 def context_coverage(train: str, val: str, k: int) -> dict[str, float]:

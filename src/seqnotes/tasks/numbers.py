@@ -75,18 +75,16 @@ def numbers_of_length(L: int) -> tuple[int, int]:
     return (1 if L == 1 else 10 ** (L - 1)), 10**L
 
 
-def round_number(L: int, generator: torch.Generator, zero_prob: float = 0.6) -> int:
+def round_number(L: int, generator: torch.Generator) -> int:
     """A random ``L``-digit number with many zeros, like 300,020,001.
 
-    The leading digit is 1-9; every other digit is 0 with probability ``zero_prob`` and
+    The leading digit is 1-9; every other digit is 0 with probability 0.6 and
     else 1-9. Uniformly drawn long numbers rarely have runs of zeros (0 is 1 digit in 10),
     although numbers that people actually say often do.
     """
     low, _ = numbers_of_length(L)
-    if not 0 <= zero_prob <= 1:
-        raise ValueError(f"zero_prob must be in [0, 1], got {zero_prob!r}")
     digits = torch.randint(1, 10, (L,), generator=generator)  # (L,)
-    zeros = torch.rand(L, generator=generator) < zero_prob  # (L,)
+    zeros = torch.rand(L, generator=generator) < 0.6  # (L,)
     zeros[0] = False
     digits = digits.masked_fill(zeros, 0)
     n = int("".join(str(d) for d in digits.tolist()))
@@ -179,28 +177,17 @@ def make_split(
 
 
 def sample_numbers(
-    split: NumberSplit,
-    n: int,
-    generator: torch.Generator,
-    length_weights: Sequence[float] | None = None,
-    round_fraction: float = 0.0,
+    split: NumberSplit, n: int, generator: torch.Generator, round_fraction: float = 0.0
 ) -> list[int]:
     """``n`` training numbers, never a held-out one.
 
-    First a number of digits ``L`` by ``length_weights`` (default: uniform), then a number of
-    that length: from the pool of training numbers for short lengths; for longer ones a
-    :func:`round_number` with probability ``round_fraction``, else a uniform draw.
+    First a number of digits ``L``, uniformly, then a number of that length: from the pool of
+    training numbers for short lengths; for longer ones a :func:`round_number` with
+    probability ``round_fraction``, else a uniform draw.
     """
-    if length_weights is None:
-        weights = torch.ones(split.max_digits)
-    else:
-        weights = torch.tensor(length_weights, dtype=torch.float)
-    if weights.shape != (split.max_digits,) or bool((weights < 0).any()) or float(weights.sum()) <= 0:
-        raise ValueError(
-            f"length_weights must be {split.max_digits} non-negative numbers, got {length_weights!r}"
-        )
     if not 0 <= round_fraction <= 1:
         raise ValueError(f"round_fraction must be in [0, 1], got {round_fraction!r}")
+    weights = torch.ones(split.max_digits)  # (max_digits,): every number of digits alike
     lengths = torch.multinomial(weights, n, replacement=True, generator=generator) + 1  # (n,)
     out = []
     for L in lengths.tolist():
@@ -273,7 +260,6 @@ def number_batches(
     split: NumberSplit,
     batch_size: int,
     generator: torch.Generator,
-    length_weights: Sequence[float] | None = None,
     round_fraction: float = 0.0,
 ) -> Callable[[int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """A ``get_batch(step) -> (src, tgt_in, tgt_out)`` for :func:`seqnotes.training.loop.fit`.
@@ -283,7 +269,7 @@ def number_batches(
     check_positive_int(batch_size, "batch_size")
 
     def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        numbers = sample_numbers(split, batch_size, generator, length_weights, round_fraction)
+        numbers = sample_numbers(split, batch_size, generator, round_fraction)
         return (encode_numbers(numbers), *encode_readings(numbers))  # (B, S), (B, T), (B, T)
 
     return get_batch

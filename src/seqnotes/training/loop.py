@@ -113,9 +113,7 @@ def fit(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
     eval_every: int = 0,
-    stop_on_nonfinite: bool = True,
     progress: bool | None = None,
-    desc: str | None = None,
 ) -> History:
     """Train ``model`` for ``steps`` optimisation steps and return its :class:`History`.
 
@@ -132,9 +130,7 @@ def fit(
         eval_fn: ``eval_fn(model) -> {name: value}``, run under ``torch.no_grad`` in eval
             mode every ``eval_every`` steps and after the last step.
         eval_every: evaluation period in steps (0: only at the end).
-        stop_on_nonfinite: stop (and set ``History.diverged``) when the loss is inf/NaN.
         progress: show a tqdm bar; None follows :func:`progress_enabled`.
-        desc: label for the progress bar.
 
     The model is left in eval mode (``model.training`` is False) when ``fit`` returns.
     """
@@ -159,7 +155,7 @@ def fit(
     if show:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=steps, desc=desc, leave=False)
+        bar = tqdm(total=steps, leave=False)
 
     model.train()
     for step in range(1, steps + 1):
@@ -176,7 +172,7 @@ def fit(
         history.loss.append(loss_value)
         history.grad_norm.append(float(grad_norm))
         history.lr.append(float(optimizer.param_groups[0]["lr"]))
-        if stop_on_nonfinite and not math.isfinite(loss_value):
+        if not math.isfinite(loss_value):  # stop: the values have no meaning any more
             history.diverged = True
             break
         optimizer.step()
