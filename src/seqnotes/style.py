@@ -1,4 +1,4 @@
-"""The book's figure style and its Korean font (every chapter, Chapters 0-5).
+"""The book's figure style and its Korean font (every chapter, Chapters 0-5; no line of the notes).
 
 Hangul needs a font that has it. :func:`setup_korean_font` registers NanumGothic from the
 files that ship inside the ``koreanize-matplotlib`` wheel (read from disk, the package is

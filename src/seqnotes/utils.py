@@ -1,4 +1,4 @@
-"""Reproducibility and small helpers shared by every chapter (Chapters 0-5).
+"""Reproducibility and small helpers shared by every chapter (Chapters 0-5; no line of the notes).
 
 Every notebook starts with :func:`book_setup`, which calls :func:`set_threads`
 and :func:`seed_everything` so that a re-run on the same machine prints the same numbers.

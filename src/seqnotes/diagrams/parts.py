@@ -1,7 +1,8 @@
 """The drawing parts every schematic figure of the book shares: boxes, arrows, grids, colours.
 
 Used by :mod:`seqnotes.diagrams.recurrent`, :mod:`seqnotes.diagrams.attention` and
-:mod:`seqnotes.diagrams.transformer` (Chapters 2-4.2); each part draws into ``ax``.
+:mod:`seqnotes.diagrams.transformer` (Chapters 2-4.2; the figures of notes lines 9, 14-19 and
+41-62); each part draws into ``ax``.
 """
 
 from __future__ import annotations

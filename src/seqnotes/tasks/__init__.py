@@ -1,1 +1,1 @@
-"""Data: the Korean corpus and its vocabulary, the adding problem, numbers -> Korean readings."""
+"""Data (Chapters 1-5): the Korean corpus and vocabulary, the adding problem, numbers -> Korean."""

@@ -1,4 +1,4 @@
-"""Real Korean text that ships inside a PyPI package, a character vocabulary, and batches.
+"""Real Korean text that ships inside a PyPI package, a character vocabulary, batches (Chapters 1-5).
 
 The corpus is read from the files of the installed ``konlpy`` wheel (no download, no Java,
 no konlpy code is run): the Constitution of the Republic of Korea (``kolaw``) and ten

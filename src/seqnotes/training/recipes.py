@@ -1,4 +1,4 @@
-"""Training recipes as data: how each chapter trains its models (Chapters 2-5).
+"""Training recipes as data: how each chapter trains its models (Chapters 2-5; notes lines 6, 9, 33).
 
 - :func:`train_char_lm`: Chapters 2 and 3 train every character language model with it.
 - :class:`LMRecipe` and :func:`train_lm`: the one recipe every network of Chapter 5 gets

@@ -1,4 +1,4 @@
-"""Learning-rate schedules every network of the book shares (Chapters 2-5).
+"""Learning-rate schedules every network of the book shares (Chapters 2-5; notes line 9: "계속 학습").
 
 :func:`warmup_cosine` (linear warm-up, then cosine decay) trains the Transformers and every
 network of Chapter 5's comparison; :func:`step_decay` (divide by 10 once) the adding-problem
