@@ -274,11 +274,17 @@ class TransformerLM(LanguageModel):
         """``idx (B, T)`` with ``T <= context_size`` -> ``logits (B, T, V)`` and the loss."""
         self.check_inputs(idx, targets)
         T = idx.size(1)
-        if T > self.context_size:
-            raise ValueError(f"idx (B, T) must have T <= context_size={self.context_size}, got T={T}")
         x = embed_tokens(self.embed, idx, self.pe, self.dropout)  # (B, T, d_model): tokens + positions
         mask = causal_mask(T, device=idx.device)  # (T, T)
         for block in self.blocks:
             x = block(x, mask)  # (B, T, d_model)
         logits = self.head(self.norm(x))  # (B, T, V)
         return logits, self.lm_loss(logits, targets)
+
+    def check_inputs(self, idx: torch.Tensor, targets: torch.Tensor | None) -> None:
+        """:meth:`LanguageModel.check_inputs`, and ``T <= context_size``."""
+        super().check_inputs(idx, targets)
+        if idx.size(1) > self.context_size:
+            raise ValueError(
+                f"idx (B, T) must have T <= context_size={self.context_size}, got T={idx.size(1)}"
+            )
