@@ -48,13 +48,14 @@ NBVAL := $(BIN)/pytest --nbval --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 .PHONY: help venv student-venv book test test-unit test-notebooks test-student test-html test-lab lint format \
-	execute lab serve bench lock chromium pdf test-pdf latex clean
+	execute lab serve bench lock chromium pdf test-pdf latex clean screenshots
 
 help:
 	@echo "make book            build the HTML book into _build/html (creates .venv if missing)"
 	@echo "make test            lint, unit tests, nbval, the student run, browser checks of the HTML and JupyterLab"
 	@echo "make test-student    every notebook in a fresh venv (pip install .) with another seed [STUDENT_ATEN=default]"
 	@echo "make test-lab        JupyterLab in headless Chromium: a training cell's progress bar"
+	@echo "make screenshots     the built-HTML check, keeping a full-page PNG of every page in _build/screenshots"
 	@echo "make execute [NB=..] re-execute notebooks in place (the only way outputs get written)"
 	@echo "make pdf             the PDF edition into _build/html/seqnotes.pdf (XeLaTeX + kotex)"
 	@echo "make test-pdf        check the PDF: chapter titles, fonts embedded, images, no tofu"
@@ -119,6 +120,11 @@ test-student: $(STAMP) $(SSTAMP)
 test-html: $(STAMP) chromium
 	@test -f _build/html/index.html || { echo "no _build/html: run 'make book' first"; exit 1; }
 	$(BIN)/pytest tests/browser --ignore=tests/browser/test_lab.py -q -p no:cacheprovider -rs
+
+# The same check, keeping a full-page screenshot of every page in _build/screenshots/ (to look at)
+screenshots: $(STAMP) chromium
+	@test -f _build/html/index.html || { echo "no _build/html: run 'make book' first"; exit 1; }
+	SEQNOTES_SCREENSHOTS=1 $(BIN)/pytest tests/browser --ignore=tests/browser/test_lab.py -q -p no:cacheprovider -rs
 
 # JupyterLab as `make lab` starts it, driven by headless Chromium: a training cell's progress bar
 test-lab: $(STAMP) chromium
