@@ -160,3 +160,25 @@ def test_bad_input_raises() -> None:
         last_state("rnn", torch.randn(S, B, T, H), stacked.weight_hh, torch.zeros(S, H))
     with pytest.raises(TypeError, match="bias_hh must be a torch.Tensor"):
         last_state("gru", torch.randn(S, B, T, 3 * H), torch.randn(S, 3 * H, H))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_torch_nn_layers_stack_and_unstack(kind: str) -> None:
+    """Seeds built on torch.nn.LSTM / torch.nn.GRU (two biases) compute what those modules compute."""
+    from seqnotes import make_generator
+    from seqnotes.tasks import torch_default_regressor
+
+    singles = [torch_default_regressor(kind, H, make_generator(s)) for s in range(S)]
+    stacked = StackedRegressor(singles)
+    x, y = torch.randn(S, B, T, D), torch.randn(S, B)
+    pred, mse = stacked(x, y)
+    mse.sum().backward()
+    for s, single in enumerate(singles):
+        p, loss = single(x[s], y[s])
+        loss.backward()
+        _close(pred[s], p)
+        _close(stacked.weight_hh.grad[s], single.layer.weight_hh_l0.grad)
+        _close(stacked.bias_hh.grad[s], single.layer.bias_hh_l0.grad)
+        back = stacked.unstack(s)
+        assert type(back.layer) is type(single.layer)
+        _close(back(x[s])[0], p.detach())
