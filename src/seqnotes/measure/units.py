@@ -26,18 +26,19 @@ def selective_unit(
 ) -> dict[str, float]:
     """Find a trained adding-problem LSTM's most selective unit and measure what it does alone.
 
-    ``layer`` is a trained ``nn.LSTM(2, H)`` (e.g. from
-    :func:`seqnotes.training.packed.unpack`) and ``head`` its
-    read-out. The unit whose input gate differs most between marked and unmarked positions of
-    ``x (N, T, 2)`` is the ``"unit"``. Returned, besides its gate means: ``"corr"``, the
-    correlation of its last cell state with ``y``; ``"alone"``, the test MSE on
-    ``(x_test, y_test)`` of a linear read-out of that unit's ``h_T`` alone (least squares on
-    ``x``); ``"full"``, the test MSE of the whole model; ``"ablated"``, the same model with
-    that unit's read-out weight set to zero; ``"drift"``/``"drift_std"``, the mean and standard
-    deviation over sequences of the unit's total cell-state change at unmarked steps; and
-    ``"jump_std"``, the standard deviation of its total change at the two marked steps.
+    ``layer`` is a trained batch-first LSTM, the book's :class:`seqnotes.models.gated.LSTM`
+    (e.g. ``runs.model.unstack(k).layer`` of :func:`seqnotes.training.adding.train_adding_seeds`)
+    or an ``nn.LSTM(2, H)``, and ``head`` its read-out. The unit whose input gate differs most
+    between marked and unmarked positions of ``x (N, T, 2)`` is the ``"unit"``. Returned,
+    besides its gate means: ``"corr"``, the correlation of its last cell state with ``y``;
+    ``"alone"``, the test MSE on ``(x_test, y_test)`` of a linear read-out of that unit's
+    ``h_T`` alone (least squares on ``x``); ``"full"``, the test MSE of the whole model;
+    ``"ablated"``, the same model with that unit's read-out weight set to zero;
+    ``"drift"``/``"drift_std"``, the mean and standard deviation over sequences of the unit's
+    total cell-state change at unmarked steps; and ``"jump_std"``, the standard deviation of
+    its total change at the two marked steps.
     """
-    ours = LSTM.from_torch(layer)
+    ours = layer if isinstance(layer, LSTM) else LSTM.from_torch(layer)  # TypeError for other layers
     _, (h_last, c_last) = ours(x)  # (N, H) x 2
     gates = ours.gates(x)  # {name: (N, T, H)}
     h_test = ours(x_test)[1][0]  # (N', H)

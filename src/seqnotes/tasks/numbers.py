@@ -61,11 +61,35 @@ def check_number(n: object, max_digits: int = 15) -> int:
     return n
 
 
-def reading(n: int) -> str:
-    """The Sino-Korean reading of ``n`` by ``num2words(n, lang="ko")``, e.g. 1024 -> 천이십사."""
-    from num2words import num2words
+_DIGIT_WORDS = "일이삼사오육칠팔구"
+_GROUP_UNITS = ((12, "조"), (8, "억"), (4, "만"), (0, ""))
 
-    return num2words(check_number(n), lang="ko")
+
+def _read_group(v: int) -> str:
+    """A 4-digit group 1..9999: 천, 백 and 십 without a leading 일, the units digit with it."""
+    out = ""
+    for power, word in ((1000, "천"), (100, "백"), (10, "십")):
+        d = v // power % 10
+        if d:
+            out += ("" if d == 1 else _DIGIT_WORDS[d - 1]) + word
+    return out + (_DIGIT_WORDS[v % 10 - 1] if v % 10 else "")
+
+
+def reading(n: int) -> str:
+    """The Sino-Korean reading of ``n`` as ``num2words(n, lang="ko")`` writes it, e.g. 1024 -> 천이십사.
+
+    num2words' conventions, reproduced without its per-call cost (training reads ~40,000
+    numbers): 4-digit groups (조, 억, 만, units) joined by spaces, zero groups skipped, no
+    일 before 천/백/십 or before a lone 만 (10,000 -> 만, but 일억). ``tests/test_tasks_numbers.py``
+    checks that this equals num2words on every number below 10**5 and on random ones up to 15 digits.
+    """
+    n = check_number(n)
+    groups = []
+    for exponent, unit in _GROUP_UNITS:
+        v = n // 10**exponent % 10000
+        if v:
+            groups.append(("" if v == 1 and unit == "만" else _read_group(v)) + unit)
+    return " ".join(groups)
 
 
 def numbers_of_length(L: int) -> tuple[int, int]:

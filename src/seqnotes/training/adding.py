@@ -2,11 +2,10 @@
 
 Notes line 9 ("아주 먼 과거의 데이터가 소실 됨") and line 13 ("어떻게 long term dep을
 해결했는가?") as experiments: :func:`train_adding` trains one RNN, LSTM or GRU on
-:func:`seqnotes.tasks.adding.adding_problem`; :func:`train_rnn_seeds` trains the same tanh
-RNN for several seeds at once as a :class:`StackedRNNRegressor` (every seed its own clipping,
-optionally plain SGD and a chosen spectral radius: Chapter 2's clipping experiment).
-:func:`seqnotes.training.packed.train_packed_seeds` is the fast variant for Chapter 3.
-:func:`seed_batches` and :func:`seed_tests` are the per-seed data both share.
+:func:`seqnotes.tasks.adding.adding_problem`; :func:`train_adding_seeds` trains several seeds
+of one kind at once as a :class:`seqnotes.training.stacked.StackedRegressor` (every seed its own
+clipping; for the RNN optionally plain SGD and a chosen spectral radius: Chapter 2's clipping
+experiment). :func:`seed_tests` is every seed's held-out set.
 """
 
 from __future__ import annotations
@@ -19,21 +18,21 @@ from torch import nn
 from seqnotes.measure.gradients import gaussian_init_
 from seqnotes.models.gated import set_forget_bias_
 from seqnotes.models.lm import make_recurrent
-from seqnotes.models.recurrent import RNN, SequenceRegressor
+from seqnotes.models.recurrent import SequenceRegressor
 from seqnotes.tasks.adding import adding_batches, adding_problem
 from seqnotes.training.loop import History, fit
 from seqnotes.training.schedules import step_decay
-from seqnotes.utils import check_positive_int, check_tensor, make_generator, seed_everything
+from seqnotes.training.stacked import StackedRegressor
+from seqnotes.utils import check_positive_int, make_generator, seed_everything
 
 __all__ = [
     "AddingRecipe",
     "AddingResult",
-    "StackedRNNRegressor",
-    "StackedRuns",
-    "seed_batches",
+    "SeedRuns",
     "seed_tests",
+    "torch_default_regressor",
     "train_adding",
-    "train_rnn_seeds",
+    "train_adding_seeds",
 ]
 
 
@@ -110,14 +109,6 @@ def train_adding(
 # Several seeds at once
 
 
-def seed_batches(
-    generators: list[torch.Generator], batch_size: int, seq_len: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One training batch per seed, stacked: ``(x (S, B, T, 2), y (S, B))``."""
-    batches = [adding_problem(batch_size, seq_len, g) for g in generators]
-    return torch.stack([b[0] for b in batches]), torch.stack([b[1] for b in batches])
-
-
 def seed_tests(seeds: list[int], n_test: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Seed ``s``'s held-out set (generator ``s + 2``, as :func:`train_adding`), stacked:
     ``(x (S, n_test, T, 2), y (S, n_test))``."""
@@ -125,129 +116,124 @@ def seed_tests(seeds: list[int], n_test: int, seq_len: int) -> tuple[torch.Tenso
     return torch.stack([t[0] for t in tests]), torch.stack([t[1] for t in tests])
 
 
-class StackedRNNRegressor(nn.Module):
-    """``S`` independent tanh-RNN regressors (one per seed) computed as one batched model.
-
-    Each seed ``s`` has its own :class:`SequenceRegressor` around an :class:`RNN`;
-    their parameters are stacked along a first axis of size ``S`` (``weight_ih (S, H, D)``,
-    ``weight_hh (S, H, H)``, ``bias (S, H)``, ``head_weight (S, H)``, ``head_bias (S,)``) and
-    every step is one ``torch.baddbmm`` over the seeds. ``forward(x (S, B, T, D), y (S, B))``
-    returns ``(pred (S, B), mse (S,))``: seed ``s`` sees only ``x[s]`` and its own weights, so
-    the gradient of ``mse.sum()`` with respect to seed ``s``'s weights is its own gradient.
-    """
-
-    def __init__(self, models: list[SequenceRegressor]) -> None:
-        super().__init__()
-        if not models or not all(
-            isinstance(m, SequenceRegressor) and isinstance(m.layer, RNN) and m.layer.nonlinearity == "tanh"
-            for m in models
-        ):
-            raise TypeError("models must be a non-empty list of SequenceRegressor around a tanh seqnotes RNN")
-        cells = [m.layer.cell for m in models]
-        self.weight_ih = nn.Parameter(torch.stack([c.weight_ih.detach() for c in cells]).clone())
-        self.weight_hh = nn.Parameter(torch.stack([c.weight_hh.detach() for c in cells]).clone())
-        self.bias = nn.Parameter(torch.stack([c.bias.detach() for c in cells]).clone())
-        self.head_weight = nn.Parameter(torch.stack([m.head.weight.detach()[0] for m in models]).clone())
-        self.head_bias = nn.Parameter(torch.stack([m.head.bias.detach()[0] for m in models]).clone())
-
-    def forward(
-        self, x: torch.Tensor, y: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        n_seeds, hidden = self.bias.shape
-        check_tensor(x, "x", (n_seeds, "B", "T", self.weight_ih.size(2)))
-        xw = torch.einsum("sbtd,shd->sbth", x, self.weight_ih) + self.bias[:, None, None, :]  # (S, B, T, H)
-        h = x.new_zeros(n_seeds, x.size(1), hidden)  # (S, B, H)
-        w_hh_t = self.weight_hh.transpose(1, 2)  # (S, H, H)
-        for t in range(x.size(2)):
-            h = torch.tanh(torch.baddbmm(xw[:, :, t], h, w_hh_t))  # (S, B, H)
-        pred = (h * self.head_weight[:, None, :]).sum(-1) + self.head_bias[:, None]  # (S, B)
-        if y is None:
-            return pred, None
-        check_tensor(y, "y", (n_seeds, x.size(1)))
-        return pred, ((pred - y) ** 2).mean(dim=1)  # (S,)
-
-    @torch.no_grad()
-    def unstack(self, s: int) -> SequenceRegressor:
-        """Seed ``s`` as an ordinary :class:`SequenceRegressor` (a copy)."""
-        hidden, inputs = self.weight_ih.shape[1:]
-        model = SequenceRegressor(RNN(inputs, hidden, "tanh"), hidden)
-        cell = model.layer.cell
-        cell.weight_ih.copy_(self.weight_ih[s])
-        cell.weight_hh.copy_(self.weight_hh[s])
-        cell.bias.copy_(self.bias[s])
-        model.head.weight.copy_(self.head_weight[s][None])
-        model.head.bias.copy_(self.head_bias[s][None])
-        return model.eval()
-
-
 @dataclass
-class StackedRuns:
-    """What :func:`train_rnn_seeds` measured, one column per seed.
+class SeedRuns:
+    """What :func:`train_adding_seeds` measured, one column per seed.
 
     ``loss``, ``grad_norm`` (before clipping) and ``max_abs_pred`` are ``(steps, S)`` arrays
     of the training batches (NaN after a seed stopped); ``stopped[s]`` is the step at which
     seed ``s``'s loss first was not finite, or None. From that step on the seed gets no
     gradient, so with SGD its weights stay as they were when :func:`seqnotes.training.loop.fit`
     would have stopped; ``test_mse (S,)`` is measured on ``n_test`` held-out examples per seed.
+    ``model`` is the trained :class:`seqnotes.training.stacked.StackedRegressor` (``model.unstack(i)``
+    gives seed ``i`` back) and ``init_weight_hh (S, G*H, H)`` its recurrent weights before training.
     """
 
     seeds: list[int]
     seq_len: int
-    model: StackedRNNRegressor
+    model: StackedRegressor
     loss: torch.Tensor
     grad_norm: torch.Tensor
     max_abs_pred: torch.Tensor
     stopped: list[int | None]
     test_mse: torch.Tensor
     init_weight_hh: torch.Tensor
+    kind: str = "rnn"
+
+    def smoothed_loss(self, window: int = 25) -> torch.Tensor:
+        """Running mean of each seed's training loss, ``(S, steps - window + 1)``.
+
+        Entry ``j`` is the mean of steps ``j + 1 .. j + window``; a window that holds a step
+        after the seed stopped (NaN) is NaN.
+        """
+        check_positive_int(window, "window")
+        if window > self.loss.size(0):
+            raise ValueError(f"window must be at most the number of steps {self.loss.size(0)}, got {window}")
+        return self.loss.T.unfold(1, window, 1).mean(-1)  # (S, steps - window + 1)
+
+    def escape_step(self, level: float = 0.05, window: int = 25) -> list[int | None]:
+        """Per seed, the first step whose running-mean loss is below ``level`` (None: never)."""
+        out: list[int | None] = []
+        for row in self.smoothed_loss(window):  # (steps - window + 1,)
+            below = torch.nonzero(row < level).flatten()  # NaN compares False
+            out.append(int(below[0]) + window if len(below) else None)
+        return out
 
 
-def _per_seed_clip_(params: list[nn.Parameter], max_norm: torch.Tensor) -> torch.Tensor:
+def _per_seed_clip_(params: list[nn.Parameter], max_norm: torch.Tensor, clip: bool) -> torch.Tensor:
     """Clip each seed's gradient (first axis) to ``max_norm (S,)`` as ``clip_grad_norm_`` does.
 
-    Returns the norms ``(S,)`` before clipping.
+    Returns the norms ``(S,)`` before clipping. ``clip=False`` only measures (no seed is clipped).
 
     The norms are computed in float64, so a float32 gradient never reports an overflowed norm.
     """
-    norms = (
-        torch.stack([p.grad.reshape(p.size(0), -1).double().pow(2).sum(1) for p in params]).sum(0).sqrt()
-    )  # (S,)
-    if bool(torch.isfinite(max_norm).any()):
-        scale = (max_norm / (norms + 1e-6)).clamp(max=1.0).float()  # (S,)
+    sq = [torch.linalg.vector_norm(p.grad.reshape(p.size(0), -1), dim=1, dtype=torch.float64) for p in params]
+    norms = torch.stack(sq).square().sum(0).sqrt()  # (S,)
+    if clip:
+        scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)  # (S,)
+        scale = torch.where(torch.isinf(max_norm), 1.0, scale).float()  # unclipped seeds: 1, even for inf
         for p in params:
             p.grad.mul_(scale.view(-1, *[1] * (p.dim() - 1)))
     return norms.float()
 
 
-def train_rnn_seeds(
+def torch_default_regressor(kind: str, hidden_size: int, generator: torch.Generator) -> SequenceRegressor:
+    """A ``SequenceRegressor`` around ``torch.nn.LSTM`` or ``torch.nn.GRU(2, hidden_size)``.
+
+    Every weight and both biases of the layer, then the read-out's weight and bias, are drawn
+    in that order from ``U(-1/sqrt(H), 1/sqrt(H))`` with ``generator``: PyTorch's default
+    initialisation, reproducible from one generator per seed.
+    """
+    layers = {"lstm": nn.LSTM, "gru": nn.GRU}
+    if kind not in layers:
+        raise ValueError(f"kind must be 'lstm' or 'gru', got {kind!r}")
+    check_positive_int(hidden_size, "hidden_size")
+    model = SequenceRegressor(layers[kind](2, hidden_size, batch_first=True), hidden_size)
+    bound = hidden_size**-0.5
+    with torch.no_grad():
+        for p in [*model.layer.parameters(), model.head.weight[0], model.head.bias[0]]:
+            p.copy_((torch.rand(p.numel(), generator=generator) * 2 - 1).view_as(p) * bound)
+    return model
+
+
+def train_adding_seeds(
     seq_len: int,
     seeds: list[int] | range,
     *,
-    steps: int = 1500,
-    hidden_size: int = 32,
-    batch_size: int = 32,
+    kind: str = "rnn",
     optimizer: str = "adam",
-    lr: float = 1e-2,
-    decay_at: float | None = 0.8,
-    clip_grad_norm: float | list[float | None] | None = 1.0,
     init_scale: float | None = None,
-    n_test: int = 1000,
-) -> StackedRuns:
-    """:func:`train_adding` of a tanh RNN for every seed in ``seeds``, as one batched model.
+    forget_bias: float | None = None,
+    **recipe: float | list[float | None] | None,
+) -> SeedRuns:
+    """:func:`train_adding` of a ``kind`` model for every seed in ``seeds``, as one batched model.
 
-    Seed ``s`` is the model ``train_adding("rnn", seq_len, seed=s, ...)`` builds, trained on
-    the same batches (generator ``s + 1``) with the same recipe, and tested on the same
-    held-out set (generator ``s + 2``): only the arithmetic is batched over seeds, so a
-    seed's numbers differ from the single run by float rounding only. Clipping is per seed.
-    ``optimizer="sgd"`` uses plain SGD; ``init_scale`` re-initialises each RNN with
-    :func:`seqnotes.measure.gradients.gaussian_init_` (generator ``1000 + s``).
+    ``recipe`` holds the :class:`AddingRecipe` fields to change. For ``kind="rnn"`` seed ``s``
+    is the model ``train_adding("rnn", seq_len, seed=s, ...)`` builds (Chapter 2); for
+    ``"lstm"`` and ``"gru"`` it is :func:`torch_default_regressor` with ``make_generator(s)``
+    (``torch.nn``'s default initialisation, Chapter 3). Every seed trains on its own batches
+    (generator ``s + 1``) with the same recipe and is tested on its own held-out set (generator
+    ``s + 2``): only the arithmetic is batched over seeds (a
+    :class:`seqnotes.training.stacked.StackedRegressor`), so a seed's numbers do not depend on
+    the other seeds beyond float rounding. Clipping is per seed.
+    ``optimizer="sgd"`` uses plain SGD; ``init_scale`` (``kind="rnn"`` only) re-initialises
+    each RNN with :func:`seqnotes.measure.gradients.gaussian_init_` (generator ``1000 + s``);
+    ``forget_bias`` (``kind="lstm"`` only) is :func:`set_forget_bias_` on each model.
     ``decay_at=None`` keeps the learning rate constant. ``clip_grad_norm`` may also be a list
     with one value (or None: no clipping) per entry of ``seeds``; a seed may then appear more
     than once, e.g. ``seeds=[0, 1, 0, 1]``, ``clip_grad_norm=[None, None, 1.0, 1.0]`` trains
     the same two models with and without clipping in one batched run.
     """
     seeds = list(seeds)
-    check_positive_int(steps, "steps")
+    clip_grad_norm = recipe.pop("clip_grad_norm", AddingRecipe.clip_grad_norm)
+    r = AddingRecipe(**recipe)  # the fields one run of train_adding uses; clipping may be per seed
+    steps, hidden_size, batch_size = r.steps, r.hidden_size, r.batch_size
+    if kind not in ("rnn", "lstm", "gru"):
+        raise ValueError(f"kind must be 'rnn', 'lstm' or 'gru', got {kind!r}")
+    if init_scale is not None and kind != "rnn":
+        raise ValueError(f"init_scale needs kind='rnn', got kind={kind!r}")
+    if forget_bias is not None and kind != "lstm":
+        raise ValueError(f"forget_bias needs kind='lstm', got kind={kind!r}")
     clips = clip_grad_norm if isinstance(clip_grad_norm, list) else [clip_grad_norm] * len(seeds)
     if not seeds or len(clips) != len(seeds):
         raise ValueError(f"need at least one seed and one clip value per seed, got {seeds!r} and {clips!r}")
@@ -258,52 +244,72 @@ def train_rnn_seeds(
     if any(c is not None and not c > 0 for c in clips):
         raise ValueError(f"clip values must be positive or None, got {clips!r}")
     max_norm = torch.tensor([float("inf") if c is None else float(c) for c in clips], dtype=torch.float64)
+    clip = any(c is not None for c in clips)
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     models = []
     for s in seeds:
-        seed_everything(s)
-        layer = make_recurrent("rnn", 2, hidden_size)
-        model = SequenceRegressor(layer, hidden_size)
-        if init_scale is not None:
-            gaussian_init_(layer, init_scale, make_generator(1000 + s))
+        if kind == "rnn":  # chapter 2's model: train_adding("rnn", seed=s)
+            seed_everything(s)
+            model = SequenceRegressor(make_recurrent(kind, 2, hidden_size), hidden_size)
+            if init_scale is not None:
+                gaussian_init_(model.layer, init_scale, make_generator(1000 + s))
+        else:
+            model = torch_default_regressor(kind, hidden_size, make_generator(s))
+        if forget_bias is not None:
+            set_forget_bias_(model.layer, forget_bias)
         models.append(model)
-    stacked = StackedRNNRegressor(models)
-    init_weight_hh = stacked.weight_hh.detach().clone()  # (S, H, H)
+    stacked = StackedRegressor(models)
+    init_weight_hh = stacked.weight_hh.detach().clone()  # (S, G*H, H)
     params = list(stacked.parameters())
-    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
-    scheduler = step_decay(opt, steps, decay_at)
+    # foreach: one multi-tensor kernel per update stage instead of one small op per parameter (same numbers)
+    opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
+    opt = opt_cls(params, lr=r.lr, foreach=True)
+    scheduler = step_decay(opt, steps, r.decay_at)
     gens = [make_generator(s + 1) for s in seeds]
     n = len(seeds)
     loss_log, norm_log, pred_log = (torch.full((steps, n), float("nan")) for _ in range(3))
     stopped: list[int | None] = [None] * n
     all_alive = True
+    x = torch.empty(n, batch_size, seq_len, 2)  # (S, B, T, 2): refilled every step
+    y = torch.empty(n, batch_size)  # (S, B)
     for step in range(steps):
-        x, y = seed_batches(gens, batch_size, seq_len)  # (S, B, T, 2), (S, B)
+        for i, g in enumerate(gens):
+            x[i], y[i] = adding_problem(batch_size, seq_len, g)  # (B, T, 2), (B,)
         pred, losses = stacked(x, y)  # (S, B), (S,)
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()
-        losses = losses.detach()
+        losses = losses.detach()  # (S,)
+        max_pred = pred.detach().abs().amax(1)  # (S,)
         if all_alive and bool(torch.isfinite(losses).all()):  # the common case: nothing to mask
-            loss_log[step], pred_log[step] = losses, pred.detach().abs().amax(1)
-            norm_log[step] = _per_seed_clip_(params, max_norm)
+            loss_log[step], pred_log[step] = losses, max_pred
+            norm_log[step] = _per_seed_clip_(params, max_norm, clip)
         else:
             alive = torch.tensor([s is None for s in stopped])  # (S,)
             loss_log[step] = torch.where(alive, losses, float("nan"))
-            pred_log[step] = torch.where(alive, pred.detach().abs().amax(1), float("nan"))
+            pred_log[step] = torch.where(alive, max_pred, float("nan"))
             for i in torch.nonzero(alive & ~torch.isfinite(losses)).flatten().tolist():
                 stopped[i] = step + 1
             alive = torch.tensor([s is None for s in stopped])
             all_alive = False
             for p in params:  # stopped seeds: no update (and no NaN in the norms)
                 p.grad[~alive] = 0.0
-            norm_log[step] = torch.where(alive, _per_seed_clip_(params, max_norm), float("nan"))
+            norm_log[step] = torch.where(alive, _per_seed_clip_(params, max_norm, clip), float("nan"))
             if not alive.any():
                 break
         opt.step()
         scheduler.step()
     with torch.no_grad():
-        _, test_mse = stacked(*seed_tests(seeds, n_test, seq_len))
-    return StackedRuns(
-        seeds, seq_len, stacked.eval(), loss_log, norm_log, pred_log, stopped, test_mse, init_weight_hh
+        _, test_mse = stacked(*seed_tests(seeds, r.n_test, seq_len))  # (S,)
+    return SeedRuns(
+        seeds,
+        seq_len,
+        stacked.eval(),
+        loss_log,
+        norm_log,
+        pred_log,
+        stopped,
+        test_mse,
+        init_weight_hh,
+        kind,
     )

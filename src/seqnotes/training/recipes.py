@@ -184,7 +184,9 @@ def train_number_reader(
     check_positive_int(steps, "steps")
     seed_everything(seed)
     model = Seq2SeqTransformer(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.0)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.0, foreach=True
+    )
     scheduler = warmup_cosine(optimizer, warmup_steps=warmup_steps, total_steps=steps)
     get_batch = number_batches(split, batch_size, make_generator(seed), round_fraction=round_fraction)
     history = fit(model, get_batch, steps=steps, optimizer=optimizer, scheduler=scheduler, clip_grad_norm=1.0)
