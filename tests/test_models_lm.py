@@ -110,6 +110,22 @@ def test_generate_is_reproducible_and_greedy_is_deterministic() -> None:
         generate(model, start, 3, temperature=-1)
 
 
+def test_generate_checks_the_prompt_once_not_at_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    import seqnotes.models.lm as lm
+
+    model, checked = Bigram(6), []
+    real = lm.check_tensor
+    monkeypatch.setattr(
+        lm, "check_tensor", lambda t, name, *a, **k: checked.append(name) or real(t, name, *a, **k)
+    )
+    generate(model, torch.zeros(2, 1, dtype=torch.long), 7, generator=torch.Generator().manual_seed(0))
+    assert checked == ["idx", "idx"] and model.check_every_call  # generate's and check_inputs', once each
+    with pytest.raises(ValueError, match=r"in \[0, 6\)"):
+        generate(model, torch.full((1, 2), 6), 3)  # a bad prompt is still caught
+    with pytest.raises(ValueError, match=r"in \[0, 6\)"):
+        model(torch.full((1, 2), 6))
+
+
 def test_sample_text_round_trips_through_the_vocab() -> None:
     vocab = CharVocab("가나다")
     torch.manual_seed(0)

@@ -124,3 +124,18 @@ def test_seed_summary() -> None:
         seed_summary([])
     with pytest.raises(ValueError, match="finite"):
         seed_summary([1.0, float("nan")])
+
+
+def test_show_source_can_leave_out_methods_of_a_class() -> None:
+    from seqnotes.models.attention import MultiHeadAttention
+    from seqnotes.utils import show_source
+
+    full = show_source(MultiHeadAttention).data
+    short = show_source(MultiHeadAttention, skip=["from_torch"]).data
+    assert "def from_torch" in full and "def from_torch" not in short and "@classmethod" not in short
+    assert "# from_torch: left out here" in short and "def forward" in short
+    assert short.startswith("```python\nclass MultiHeadAttention") and short.endswith("\n```")
+    with pytest.raises(ValueError, match="no method 'nope'"):
+        show_source(MultiHeadAttention, skip=["nope"])
+    with pytest.raises(TypeError, match="skip needs a class"):
+        show_source(show_source, skip=["x"])

@@ -12,6 +12,7 @@ would, and every claim (assert) must still hold.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
 import os
@@ -171,20 +172,35 @@ def check_tensor(
     return x
 
 
-def show_source(obj: object) -> object:
+def show_source(obj: object, skip: Sequence[str] = ()) -> object:
     """Display the source code of a function, class or module from ``seqnotes``.
 
     Returns an ``IPython.display.Markdown`` object holding a fenced ``python`` block, so
     Jupyter and the HTML book (through MyST) both render it highlighted. The chapters use
-    it to show the very code they run.
+    it to show the very code they run. ``skip`` names methods of a class to leave out
+    (e.g. ``from_torch``), each replaced by a one-line comment, so the block shows the idea.
     """
     from IPython.display import Markdown
 
     try:
-        source = inspect.getsource(obj)  # type: ignore[arg-type]
+        source = textwrap.dedent(inspect.getsource(obj))  # type: ignore[arg-type]
     except (TypeError, OSError) as err:
         raise TypeError(f"show_source needs a function, class or module, got {obj!r}") from err
-    return Markdown(f"```python\n{textwrap.dedent(source).rstrip()}\n```")
+    if skip:
+        if not inspect.isclass(obj):
+            raise TypeError(f"skip needs a class, got {obj!r}")
+        lines = source.splitlines()
+        methods = {n.name: n for n in ast.parse(source).body[0].body if isinstance(n, ast.FunctionDef)}
+        missing = [name for name in skip if name not in methods]
+        if missing:
+            raise ValueError(f"{obj.__name__} has no method {missing[0]!r} to skip")
+        for node in sorted((methods[name] for name in skip), key=lambda n: -n.lineno):  # bottom up
+            name = node.name
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+            indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
+            lines[start : node.end_lineno] = [f"{indent}# {name}: left out here (see the module)"]
+        source = "\n".join(lines)
+    return Markdown(f"```python\n{source.rstrip()}\n```")
 
 
 def seed_summary(values: Sequence[float]) -> dict[str, float]:

@@ -54,6 +54,7 @@ class LanguageModel(nn.Module):
 
     vocab_size: int
     context_size: int | None = None
+    check_every_call: bool = True  # False inside generate(), which checks the prompt once
 
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None
@@ -62,6 +63,8 @@ class LanguageModel(nn.Module):
 
     def check_inputs(self, idx: torch.Tensor, targets: torch.Tensor | None) -> None:
         """Raise a clear error unless ``idx`` and ``targets`` are valid ``(B, T)`` ids."""
+        if not self.check_every_call:  # generate(): only the model's own samples follow the prompt
+            return
         check_tensor(idx, "idx", ("B", "T"), dtype=torch.long)
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self.vocab_size):
             raise ValueError(
@@ -135,6 +138,27 @@ def generate(
     was_training = model.training
     model.eval()
     context_size = getattr(model, "context_size", None)
+    if isinstance(model, LanguageModel):  # check the prompt once, not at every step (no device syncs)
+        model.check_inputs(idx[:, -context_size:] if context_size else idx, None)
+        model.check_every_call = False
+    try:
+        idx = _sample_loop(model, idx, max_new_tokens, context_size, temperature, top_k, generator)
+    finally:
+        model.__dict__.pop("check_every_call", None)  # back to the class default
+        model.train(was_training)
+    return idx
+
+
+def _sample_loop(
+    model: nn.Module,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    context_size: int | None,
+    temperature: float,
+    top_k: int | None,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """:func:`generate`'s loop, on checked arguments."""
     for _ in range(max_new_tokens):
         context = idx if context_size is None else idx[:, -context_size:]  # (B, <=C)
         logits, _ = model(context)  # (B, T, V)
@@ -149,7 +173,6 @@ def generate(
             probs = torch.softmax(logits, dim=-1)  # (B, V)
             nxt = torch.multinomial(probs.cpu(), 1, generator=generator).to(idx.device)  # (B, 1)
         idx = torch.cat([idx, nxt], dim=1)  # (B, T+1)
-    model.train(was_training)
     return idx
 
 
