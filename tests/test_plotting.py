@@ -99,3 +99,35 @@ def test_chapter_3_seed_and_distance_plots() -> None:
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="curves"):
         plot_gradient_vs_distance({})
+
+
+def test_heatmap_grid_one_panel_per_matrix() -> None:
+    import matplotlib.pyplot as plt
+
+    from seqnotes.plotting import heatmap_grid
+
+    weights = torch.softmax(torch.randn(3, 4, 5), dim=-1)  # (heads, T_q, T_k)
+    fig, axes = heatmap_grid(
+        weights,
+        list("abcde"),
+        list("wxyz"),
+        ncols=2,
+        ylabel="쿼리",
+        xlabel="키",
+        colorbar_label="가중치",
+        vmin=0,
+        vmax=1,
+    )
+    assert axes.shape == (2, 2) and not axes[1, 1].get_visible()
+    assert [ax.get_title() for ax in axes.flat[:3]] == ["헤드 1", "헤드 2", "헤드 3"]
+    assert (
+        axes[0, 0].get_ylabel() == "쿼리"
+        and axes[0, 1].get_ylabel() == ""
+        and axes[1, 0].get_xlabel() == "키"
+    )
+    assert len(fig.axes) == 5  # four panels and one shared colour bar
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one entry per matrix"):
+        heatmap_grid(weights, titles=["a"])
+    with pytest.raises(ValueError, match="at least one"):
+        heatmap_grid([])

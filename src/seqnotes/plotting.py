@@ -17,6 +17,7 @@ from seqnotes.utils import check_positive_int
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from seqnotes.training.loop import History
 
@@ -24,6 +25,7 @@ __all__ = [
     "MODEL_COLORS",
     "gradient_markers_legend",
     "heatmap",
+    "heatmap_grid",
     "plot_curves",
     "plot_gradient_vs_distance",
     "plot_history",
@@ -99,6 +101,57 @@ def heatmap(
     if ylabel:
         ax.set_ylabel(ylabel)
     return ax
+
+
+def heatmap_grid(
+    matrices: torch.Tensor | Sequence[torch.Tensor | np.ndarray],
+    x_labels: Sequence[str] | None = None,
+    y_labels: Sequence[str] | None = None,
+    *,
+    titles: Sequence[str] | None = None,
+    ncols: int | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    suptitle: str | None = None,
+    colorbar_label: str | None = None,
+    figsize: tuple[float, float] | None = None,
+    **heatmap_kw: object,
+) -> tuple[Figure, np.ndarray]:
+    """One :func:`heatmap` per matrix, side by side: e.g. every head's attention weights.
+
+    ``matrices`` is ``(n, rows, cols)`` (a tensor, e.g. one layer's weights ``(heads, T_q,
+    T_k)``) or a list of ``n`` 2-D matrices. ``titles`` defaults to "헤드 1", "헤드 2", ...;
+    ``ncols`` (default: all in one row) sets the grid. ``xlabel`` goes under every panel,
+    ``ylabel`` beside the first column; with ``colorbar_label`` the panels share one colour
+    bar. ``heatmap_kw`` (``vmin``, ``vmax``, ``annotate``, ``cmap``, ...) goes to every panel.
+    Returns ``(fig, axes)``, ``axes`` of shape ``(rows, ncols)``.
+    """
+    import matplotlib.pyplot as plt
+
+    mats = list(matrices.unbind(0) if isinstance(matrices, torch.Tensor) else matrices)
+    if not mats:
+        raise ValueError("matrices must hold at least one 2-D matrix")
+    n = len(mats)
+    ncols = n if ncols is None else check_positive_int(ncols, "ncols")
+    titles = [f"헤드 {h + 1}" for h in range(n)] if titles is None else list(titles)
+    if len(titles) != n:
+        raise ValueError(f"titles must have one entry per matrix ({n}), got {len(titles)}")
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        heatmap(
+            mats[k], x_labels, y_labels, ax=ax, title=titles[k], xlabel=xlabel, colorbar=False, **heatmap_kw
+        )
+        if ylabel and k % ncols == 0:
+            ax.set_ylabel(ylabel)
+    if colorbar_label:
+        fig.colorbar(axes.flat[0].images[0], ax=axes, shrink=0.8, label=colorbar_label)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig, axes
 
 
 def plot_history(
