@@ -54,25 +54,25 @@ def test_truncation_stats() -> None:
 
 def test_context_stats() -> None:
     stats = context_stats("abab", 2)  # ab, ba, ab
-    assert stats == ContextStats(k=2, positions=3, distinct=2, singletons=1)
+    assert stats == ContextStats(m=2, positions=3, distinct=2, singletons=1)
     assert stats.singleton_fraction == 0.5
     assert context_stats("aaaa", 1).singleton_fraction == 0.0
-    with pytest.raises(ValueError, match=r"k must be an int in \[1, len\(text\)\]"):
+    with pytest.raises(ValueError, match=r"m must be an int in \[1, len\(text\)\]"):
         context_stats("abc", 0)
-    with pytest.raises(ValueError, match=r"k must be an int in \[1, len\(text\)\]"):
+    with pytest.raises(ValueError, match=r"m must be an int in \[1, len\(text\)\]"):
         context_stats("ab", 3)
     with pytest.raises(TypeError, match="text must be a str"):
         context_stats(b"abc", 1)  # type: ignore[arg-type]
 
 
 def test_context_coverage_counts_positions_not_types() -> None:
-    # contexts of "abab" (k=1): a twice, b twice; of "aab" (k=2): aa once, ab once
+    # contexts of "abab" (m=1): a twice, b twice; of "aab" (m=2): aa once, ab once
     cov = context_coverage("abab", "abc", 1)  # a (2x), b (2x), c (0x)
     assert cov == pytest.approx({"unseen": 1 / 3, "once": 0.0, "more": 2 / 3})
     cov = context_coverage("aabx", "aabab", 2)  # aa (1x), ab (1x), ba (0x), ab (1x)
     assert cov == pytest.approx({"unseen": 0.25, "once": 0.75, "more": 0.0})
     assert sum(context_coverage("abcab", "cabca", 2).values()) == pytest.approx(1.0)
-    with pytest.raises(ValueError, match=r"k must be an int in \[1, len\(text\)\]"):
+    with pytest.raises(ValueError, match=r"m must be an int in \[1, len\(text\)\]"):
         context_coverage("abc", "ab", 3)
 
 

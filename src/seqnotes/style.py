@@ -1,4 +1,4 @@
-"""The book's figure style and its Korean font (every chapter, Chapters 0-5; no line of the notes).
+"""The book's figure style, Korean font and one colour per model (Chapters 0-5; no line of the notes).
 
 Hangul needs a font that has it. :func:`setup_korean_font` registers NanumGothic from the
 files that ship inside the ``koreanize-matplotlib`` wheel (read from disk, the package is
@@ -14,9 +14,19 @@ from pathlib import Path
 import matplotlib as mpl
 from matplotlib import font_manager
 
-__all__ = ["KOREAN_FONT", "setup_korean_font", "use_book_style"]
+__all__ = ["KOREAN_FONT", "MODEL_COLORS", "setup_korean_font", "use_book_style"]
 
 KOREAN_FONT = "NanumGothic"
+
+MODEL_COLORS: dict[str, str] = {
+    "트라이그램": "#7f7f7f",
+    "보간 n-그램": "#000000",
+    "RNN": "#b3611a",
+    "LSTM": "#2b5d8a",
+    "GRU": "#5fa55a",
+    "트랜스포머": "#8e44ad",
+}
+"""The book's one colour for each model, in every chapter (look up by the model's Korean name)."""
 
 
 def _nanum_font_files() -> list[Path]:

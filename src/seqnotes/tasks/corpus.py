@@ -314,10 +314,10 @@ def truncation_stats(lengths: Sequence[int], max_len: int) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class ContextStats:
-    """Counts of the contexts (substrings) of length ``k`` of a text."""
+    """Counts of the contexts (substrings) of length ``m`` of a text."""
 
-    k: int
-    positions: int  # substrings of length k in the text (len(text) - k + 1)
+    m: int
+    positions: int  # substrings of length m in the text (len(text) - m + 1)
     distinct: int  # how many different ones
     singletons: int  # how many of the distinct ones occur exactly once
 
@@ -327,39 +327,39 @@ class ContextStats:
         return self.singletons / self.distinct if self.distinct else 0.0
 
 
-def _check_k(text: str, k: int) -> None:
+def _check_length(text: str, m: int) -> None:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= len(text):
-        raise ValueError(f"k must be an int in [1, len(text)] = [1, {len(text)}], got {k!r}")
+    if not isinstance(m, int) or isinstance(m, bool) or not 1 <= m <= len(text):
+        raise ValueError(f"m must be an int in [1, len(text)] = [1, {len(text)}], got {m!r}")
 
 
-def context_stats(text: str, k: int) -> ContextStats:
-    """How many distinct length-``k`` contexts ``text`` has and how many of them occur once.
+def context_stats(text: str, m: int) -> ContextStats:
+    """How many distinct length-``m`` contexts ``text`` has and how many of them occur once.
 
-    This is the conditioning set of the chain rule, measured: as ``k`` grows, almost every
+    This is the conditioning set of the chain rule, measured: as ``m`` grows, almost every
     context is new and is seen a single time (sparsity).
     """
-    _check_k(text, k)
-    counts = Counter(text[i : i + k] for i in range(len(text) - k + 1))
+    _check_length(text, m)
+    counts = Counter(text[i : i + m] for i in range(len(text) - m + 1))
     singletons = sum(1 for c in counts.values() if c == 1)
-    return ContextStats(k=k, positions=len(text) - k + 1, distinct=len(counts), singletons=singletons)
+    return ContextStats(m=m, positions=len(text) - m + 1, distinct=len(counts), singletons=singletons)
 
 
-def context_coverage(train: str, val: str, k: int) -> dict[str, float]:
+def context_coverage(train: str, val: str, m: int) -> dict[str, float]:
     """How often ``train`` holds the context of each validation position, by position.
 
-    For every length-``k`` substring of ``val`` (the context a model with ``k`` symbols of
+    For every length-``m`` substring of ``val`` (the context a model with ``m`` symbols of
     past sees there), count its occurrences in ``train``. Returns the fractions of those
     validation positions whose context occurs ``"unseen"`` (0 times), ``"once"`` (1 time)
     and ``"more"`` (2 or more times) in ``train``; they sum to 1. Unlike
     :attr:`ContextStats.singleton_fraction` (a share of context *types*), these are shares
     of the positions a model is scored on.
     """
-    _check_k(train, k)
-    _check_k(val, k)
-    counts = Counter(train[i : i + k] for i in range(len(train) - k + 1))
-    seen = [counts.get(val[i : i + k], 0) for i in range(len(val) - k + 1)]
+    _check_length(train, m)
+    _check_length(val, m)
+    counts = Counter(train[i : i + m] for i in range(len(train) - m + 1))
+    seen = [counts.get(val[i : i + m], 0) for i in range(len(val) - m + 1)]
     n = len(seen)
     once = sum(c == 1 for c in seen)
     unseen = sum(c == 0 for c in seen)
