@@ -3,41 +3,11 @@ labels and miss no glyph."""
 
 from __future__ import annotations
 
-import logging
-import warnings
-
 import matplotlib.pyplot as plt
 import pytest
 
-from seqnotes.style import use_book_style
-
-
-def _texts(ax) -> list[str]:
-    return [t.get_text() for t in ax.texts]
-
-
-def _draw_without_missing_glyphs(draw, **kwargs):
-    """Call ``draw``, render the figure, and fail on any missing glyph.
-
-    Plain text warns "Glyph ... missing from font(s)"; mathtext logs "does not have a glyph".
-    """
-    use_book_style()
-    records: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("matplotlib")
-    logger.addHandler(handler)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            ax = draw(**kwargs)
-            ax.figure.canvas.draw()
-    finally:
-        logger.removeHandler(handler)
-    messages = [str(w.message) for w in caught] + records
-    missing = [m for m in messages if "glyph" in m.lower()]
-    assert not missing, missing
-    return ax
+from .helpers import draw_without_missing_glyphs as _draw_without_missing_glyphs
+from .helpers import texts as _texts
 
 
 def test_encoder_decoder_labels_and_glyphs():

@@ -26,6 +26,8 @@ from seqnotes.models.recurrent import SequenceRegressor
 from seqnotes.tasks.corpus import CharVocab
 from seqnotes.training.adding import train_adding
 
+from .helpers import structured_ids as _ids
+
 
 class Uniform(LanguageModel):
     """Every symbol equally likely: perplexity must equal the vocabulary size."""
@@ -61,13 +63,6 @@ def _close(a: torch.Tensor, b: torch.Tensor, tol: float = ATOL) -> None:
 
 
 V = 6
-
-
-def _ids(n: int = 400, seed: int = 0) -> torch.Tensor:
-    """A text with structure: symbol t+1 mostly follows symbol t, over symbols 1..V-1."""
-    g = torch.Generator().manual_seed(seed)
-    steps = torch.where(torch.rand(n, generator=g) < 0.7, 1, torch.randint(0, V - 1, (n,), generator=g))
-    return 1 + torch.cumsum(steps, 0) % (V - 1)  # (n,) in 1..V-1
 
 
 def _ngrams() -> tuple[NGramLM, NGramLM, NGramLM]:

@@ -19,14 +19,9 @@ from seqnotes.tasks.corpus import lm_batches
 from seqnotes.training.loop import fit
 from seqnotes.training.recipes import LMRecipe, timed_fit, train_lm
 
+from .helpers import structured_ids as _ids
+
 V = 6
-
-
-def _ids(n: int = 400, seed: int = 0) -> torch.Tensor:
-    """A text with structure: symbol t+1 mostly follows symbol t, over symbols 1..V-1."""
-    g = torch.Generator().manual_seed(seed)
-    steps = torch.where(torch.rand(n, generator=g) < 0.7, 1, torch.randint(0, V - 1, (n,), generator=g))
-    return 1 + torch.cumsum(steps, 0) % (V - 1)  # (n,) in 1..V-1
 
 
 def _small_lm() -> RecurrentLM:
